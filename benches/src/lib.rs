@@ -1,0 +1,1 @@
+//! Bench-only crate: the criterion benches live in `benches/`.

@@ -1,0 +1,217 @@
+//! Line framing: cuts each entry's decompressed bytes into blocks of whole lines.
+//!
+//! A block is the unit of parallel work: a few hundred KiB of complete lines of one
+//! entry, with the number of its first line so that errors can name `ENTRY:LINE`.
+//! The only bytes kept between blocks are the start of an unfinished line, and that
+//! is capped by `--max-line-bytes`, so memory does not grow with the input.
+
+use std::sync::Arc;
+
+use crate::archive::EntrySink;
+use crate::error::{Error, LinePlace, Result};
+
+/// Complete lines of one entry.
+#[derive(Debug)]
+pub struct Block {
+    /// Position in the whole run: the writer restores input order by it.
+    pub seq: u64,
+    /// `ARCHIVE!ENTRY`, or the input's name.
+    pub entry: Arc<str>,
+    /// One-based number of the first line in `data`.
+    pub first_line: u64,
+    /// Whole lines, each ended by `\n` except perhaps the entry's last one.
+    pub data: Vec<u8>,
+}
+
+/// Cuts entries into [`Block`]s and hands them to `emit`.
+pub struct Framer<'e> {
+    input: Arc<str>,
+    entry: Arc<str>,
+    next_line: u64,
+    buf: Vec<u8>,
+    block_bytes: usize,
+    max_line_bytes: usize,
+    next_seq: u64,
+    /// Decompressed bytes seen, in all entries.
+    pub bytes: u64,
+    /// Entries seen.
+    pub entries: u64,
+    emit: &'e mut dyn FnMut(Block) -> Result<()>,
+}
+
+impl std::fmt::Debug for Framer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Framer")
+            .field("entry", &self.entry)
+            .field("next_line", &self.next_line)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'e> Framer<'e> {
+    /// `block_bytes` is the target block size; `first_seq` numbers the first block.
+    pub fn new(
+        block_bytes: usize,
+        max_line_bytes: usize,
+        first_seq: u64,
+        emit: &'e mut dyn FnMut(Block) -> Result<()>,
+    ) -> Framer<'e> {
+        Framer {
+            input: Arc::from(""),
+            entry: Arc::from(""),
+            next_line: 1,
+            buf: Vec::new(),
+            block_bytes: block_bytes.max(1),
+            max_line_bytes,
+            next_seq: first_seq,
+            bytes: 0,
+            entries: 0,
+            emit,
+        }
+    }
+
+    /// Names the input whose entries come next.
+    pub fn set_input(&mut self, input: Arc<str>) {
+        self.input = input;
+    }
+
+    /// The sequence number the next block will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    fn send(&mut self, data: Vec<u8>) -> Result<()> {
+        let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
+        let block = Block {
+            seq: self.next_seq,
+            entry: self.entry.clone(),
+            first_line: self.next_line,
+            data,
+        };
+        self.next_seq += 1;
+        self.next_line += lines;
+        (self.emit)(block)
+    }
+
+    /// Sends the complete lines in `buf` and checks the unfinished rest against the limit.
+    fn send_complete_lines(&mut self) -> Result<()> {
+        if let Some(last_newline) = memchr::memrchr(b'\n', &self.buf) {
+            let rest = self.buf[last_newline + 1..].to_vec();
+            let mut data = std::mem::replace(&mut self.buf, rest);
+            data.truncate(last_newline + 1);
+            self.buf.reserve(self.block_bytes);
+            self.send(data)?;
+        }
+        if self.buf.len() > self.max_line_bytes {
+            return Err(Error::LineTooLong {
+                place: LinePlace {
+                    entry: self.entry.clone(),
+                    line: self.next_line,
+                },
+                limit: self.max_line_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl EntrySink for Framer<'_> {
+    fn start_entry(&mut self, name: Option<&str>) -> Result<()> {
+        self.entry = match name {
+            Some(name) => Arc::from(format!("{}!{}", self.input, name)),
+            None => self.input.clone(),
+        };
+        self.next_line = 1;
+        self.entries += 1;
+        self.buf.clear();
+        Ok(())
+    }
+
+    fn data(&mut self, bytes: &[u8]) -> Result<()> {
+        self.bytes += bytes.len() as u64;
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= self.block_bytes {
+            self.send_complete_lines()?;
+        }
+        Ok(())
+    }
+
+    fn end_entry(&mut self) -> Result<()> {
+        if !self.buf.is_empty() {
+            self.send_complete_lines()?;
+        }
+        if !self.buf.is_empty() {
+            // The entry's last line, without a newline.
+            let data = std::mem::take(&mut self.buf);
+            self.send(data)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(entries: &[&[u8]], chunk: usize, block: usize, max_line: usize) -> Result<Vec<Block>> {
+        let mut blocks = Vec::new();
+        let mut emit = |b: Block| {
+            blocks.push(b);
+            Ok(())
+        };
+        let mut framer = Framer::new(block, max_line, 0, &mut emit);
+        framer.set_input(Arc::from("in.zip"));
+        for (i, entry) in entries.iter().enumerate() {
+            framer.start_entry(Some(&format!("e{i}")))?;
+            for piece in entry.chunks(chunk) {
+                framer.data(piece)?;
+            }
+            framer.end_entry()?;
+        }
+        drop(framer);
+        Ok(blocks)
+    }
+
+    #[test]
+    fn blocks_hold_whole_lines_and_number_them() {
+        let entry: &[u8] = b"a1\nb22\n\nc333\r\nd4444";
+        for chunk in [1, 3, 7, 64 * 1024] {
+            for block in [1, 4, 1024] {
+                let blocks = frame(&[entry, b"x\ny\n"], chunk, block, 100).expect("frames");
+                let first: Vec<u8> = blocks
+                    .iter()
+                    .filter(|b| &*b.entry == "in.zip!e0")
+                    .flat_map(|b| b.data.clone())
+                    .collect();
+                assert_eq!(first, entry, "chunk {chunk} block {block}");
+                for b in &blocks {
+                    assert!(b.data.ends_with(b"\n") || b.data.ends_with(b"d4444"));
+                    // first_line matches the count of newlines before the block.
+                    let before: usize = blocks
+                        .iter()
+                        .filter(|o| o.entry == b.entry && o.seq < b.seq)
+                        .map(|o| o.data.iter().filter(|&&c| c == b'\n').count())
+                        .sum();
+                    assert_eq!(b.first_line, before as u64 + 1);
+                }
+                let seqs: Vec<u64> = blocks.iter().map(|b| b.seq).collect();
+                assert_eq!(seqs, (0..blocks.len() as u64).collect::<Vec<_>>());
+                assert!(blocks
+                    .iter()
+                    .any(|b| &*b.entry == "in.zip!e1" && b.first_line == 1));
+            }
+        }
+    }
+
+    #[test]
+    fn an_unfinished_line_over_the_limit_is_an_error_naming_it() {
+        let entry = b"ok\nok\n0123456789abcdef".repeat(1);
+        for chunk in [1, 3, 7] {
+            let err = frame(&[&entry], chunk, 1, 10).expect_err("too long");
+            assert_eq!(
+                err.to_string(),
+                "in.zip!e0:3: line is longer than 10 bytes (raise the limit with --max-line-bytes)"
+            );
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Inputs of `brazex process`: files, directories (every regular file below them, in
+//! byte order of the path) and standard input.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// One input stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Input {
+    /// How the input is named in errors and entry names.
+    pub fn label(&self) -> Arc<str> {
+        match self {
+            Input::Stdin => Arc::from("<stdin>"),
+            Input::File(path) => Arc::from(path.to_string_lossy().as_ref()),
+        }
+    }
+
+    /// Opens the input for reading; a file is returned as such so its central
+    /// directory can be read.
+    pub fn open(&self) -> Result<Opened> {
+        match self {
+            Input::Stdin => Ok(Opened::Stream(Box::new(io::stdin()))),
+            Input::File(path) => File::open(path)
+                .map(Opened::File)
+                .map_err(|e| Error::io(format!("cannot open {}", path.display()), e)),
+        }
+    }
+}
+
+/// An opened input.
+pub enum Opened {
+    File(File),
+    Stream(Box<dyn Read + Send>),
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Opened::File(file) => f.debug_tuple("File").field(file).finish(),
+            Opened::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+impl Read for Opened {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Opened::File(f) => f.read(buf),
+            Opened::Stream(s) => s.read(buf),
+        }
+    }
+}
+
+/// Expands the command line's inputs: `-` is standard input, a directory stands for
+/// every regular file below it (recursively, sorted by path bytes), no input at all
+/// means standard input.
+pub fn expand(args: &[PathBuf]) -> Result<Vec<Input>> {
+    if args.is_empty() {
+        return Ok(vec![Input::Stdin]);
+    }
+    let mut inputs = Vec::new();
+    for arg in args {
+        if arg.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+            continue;
+        }
+        let meta = std::fs::metadata(arg)
+            .map_err(|e| Error::io(format!("cannot read {}", arg.display()), e))?;
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            walk(arg, &mut files)?;
+            files.sort_by(|a, b| {
+                a.as_os_str()
+                    .as_encoded_bytes()
+                    .cmp(b.as_os_str().as_encoded_bytes())
+            });
+            inputs.extend(files.into_iter().map(Input::File));
+        } else {
+            inputs.push(Input::File(arg.clone()));
+        }
+    }
+    Ok(inputs)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?;
+        let path = entry.path();
+        // file_type() does not follow links; metadata() does, so linked files count.
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        if meta.is_dir() {
+            walk(&path, files)?;
+        } else if meta.is_file() {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_expand_recursively_in_path_byte_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("b/sub")).expect("mkdir");
+        for f in ["b/sub/z.gz", "b/a.zip", "B.txt", "a.txt", "b/sub/a"] {
+            std::fs::write(root.join(f), b"{}").expect("write");
+        }
+        let inputs = expand(&[root.to_path_buf()]).expect("expands");
+        let names: Vec<String> = inputs
+            .iter()
+            .map(|i| match i {
+                Input::File(p) => p
+                    .strip_prefix(root)
+                    .expect("below")
+                    .to_string_lossy()
+                    .into_owned(),
+                Input::Stdin => "-".into(),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            vec!["B.txt", "a.txt", "b/a.zip", "b/sub/a", "b/sub/z.gz"]
+        );
+        assert_eq!(expand(&[]).expect("stdin"), vec![Input::Stdin]);
+        assert!(expand(&[root.join("missing")]).is_err());
+    }
+}

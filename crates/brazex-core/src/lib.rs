@@ -1,0 +1,21 @@
+//! brazex-core: the streaming pipeline that turns Braze user export archives into
+//! NDJSON rows.
+//!
+//! Bytes from any source go through an [`archive::Decoder`] (zip, gzip or plain,
+//! detected by magic bytes), are cut into blocks of whole lines by a
+//! [`frame::Framer`], validated and selected by worker threads ([`record`],
+//! [`select`]), and written in input order ([`pipeline::run`]). Every stage is
+//! bounded; every data error names `ENTRY:LINE` or a byte offset ([`error`]).
+
+pub mod archive;
+pub mod error;
+pub mod frame;
+pub mod input;
+pub mod output;
+pub mod path;
+pub mod pipeline;
+pub mod record;
+pub mod select;
+
+pub use error::{Error, Result};
+pub use pipeline::{run, OnError, Options, Summary};

@@ -1,0 +1,308 @@
+//! The runner: decode → frame → parse/select on N workers → ordered writer.
+//!
+//! ```text
+//!  decode thread                 workers (--jobs)               calling thread
+//!  read, sniff, inflate, frame ─► Block ─► validate, select ─► OutBlock ─► reorder by seq, write
+//!                     bounded channel                 bounded channel
+//! ```
+//! Channels hold at most `2 × jobs` blocks each and the reorder buffer at most as many
+//! as are in flight, so memory is bounded by the block size, the line limit and the
+//! job count, never by the input. Parsing is CPU work and runs on plain threads.
+//! Output order is input order: blocks are numbered when cut and written by number.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use crate::archive::{read_central_directory, Decoder, Format};
+use crate::error::{Error, LinePlace, Result};
+use crate::frame::{Block, Framer};
+use crate::input::{Input, Opened};
+use crate::record::RecordParser;
+use crate::select::Selection;
+
+/// What to do with a line that is not a JSON object (or is too long).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Stop with an error naming the line.
+    #[default]
+    Fail,
+    /// Skip it, count it, and record it when an errors output is given.
+    Skip,
+}
+
+/// How the pipeline runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads for parse and select.
+    pub jobs: usize,
+    /// Longest line accepted (`--max-line-bytes`).
+    pub max_line_bytes: usize,
+    /// Target size of a block of lines.
+    pub block_bytes: usize,
+    /// Size of each read from an input.
+    pub read_bytes: usize,
+    pub on_error: OnError,
+    /// `--select`; `None` passes records through byte for byte.
+    pub selection: Option<Selection>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_line_bytes: 16 << 20,
+            block_bytes: 512 << 10,
+            read_bytes: 256 << 10,
+            on_error: OnError::Fail,
+            selection: None,
+        }
+    }
+}
+
+/// Counts of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub inputs: u64,
+    pub entries: u64,
+    /// Bytes read from the inputs (compressed).
+    pub bytes_in: u64,
+    /// Bytes of NDJSON after decompression.
+    pub bytes_decoded: u64,
+    /// Non-blank lines.
+    pub rows_read: u64,
+    pub rows_written: u64,
+    /// Bad lines skipped under [`OnError::Skip`].
+    pub rows_skipped: u64,
+    pub elapsed: Duration,
+}
+
+/// A skipped line, as recorded in `--errors-to`.
+#[derive(Debug, Clone)]
+pub struct BadLine {
+    pub place: LinePlace,
+    pub error: String,
+    pub text: Vec<u8>,
+}
+
+/// What a worker made of a block.
+#[derive(Debug, Default)]
+struct OutBlock {
+    data: Vec<u8>,
+    rows_read: u64,
+    rows_written: u64,
+    bad: Vec<BadLine>,
+}
+
+/// Runs the pipeline over `inputs`, writing NDJSON to `out` and skipped lines to
+/// `bad_lines` (when given). Returns the counts; on error, what was written before
+/// the error is complete lines in input order.
+pub fn run(
+    inputs: &[Input],
+    options: &Options,
+    out: &mut dyn Write,
+    mut bad_lines: Option<&mut dyn FnMut(&BadLine) -> Result<()>>,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let jobs = options.jobs.max(1);
+    let (block_tx, block_rx) = bounded::<Block>(2 * jobs);
+    let (out_tx, out_rx) = bounded::<(u64, Result<OutBlock>)>(2 * jobs);
+
+    let (decoded, written) = std::thread::scope(|scope| {
+        let decoder = scope.spawn(move || decode_all(inputs, options, block_tx));
+        for _ in 0..jobs {
+            let block_rx = block_rx.clone();
+            let out_tx = out_tx.clone();
+            scope.spawn(move || work(options, block_rx, out_tx));
+        }
+        drop(block_rx);
+        drop(out_tx);
+        let written = write_in_order(out_rx, out, &mut bad_lines);
+        let decoded = decoder.join().unwrap_or(Err(Error::Cancelled));
+        (decoded, written)
+    });
+    // The first error in input order wins: a bad line the writer met comes before any
+    // damage the decoder met later.
+    let mut summary = written?;
+    let decoded = decoded?;
+    out.flush()
+        .map_err(|e| Error::io("cannot write the output", e))?;
+    summary.inputs = decoded.inputs;
+    summary.entries = decoded.entries;
+    summary.bytes_in = decoded.bytes_in;
+    summary.bytes_decoded = decoded.bytes_decoded;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Reads, decodes and frames every input in turn.
+fn decode_all(inputs: &[Input], options: &Options, blocks: Sender<Block>) -> Result<Summary> {
+    let mut summary = Summary::default();
+    let mut send = |block: Block| blocks.send(block).map_err(|_| Error::Cancelled);
+    let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, 0, &mut send);
+    let mut buf = vec![0u8; options.read_bytes.max(Format::SNIFF_LEN)];
+    for input in inputs {
+        let label = input.label();
+        framer.set_input(label.clone());
+        let mut reader = input.open()?;
+        let read_err = |e| Error::io(format!("cannot read {label}"), e);
+        // Sniff from the first bytes; a short read is not the end of the input.
+        let mut filled = 0;
+        while filled < Format::SNIFF_LEN {
+            let n = reader.read(&mut buf[filled..]).map_err(read_err)?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        let format = Format::sniff(&buf[..filled]);
+        let central = match (&mut reader, format) {
+            (Opened::File(file), Format::Zip) => central_directory(file, filled as u64),
+            _ => None,
+        };
+        let mut decoder = Decoder::new(format, label.clone(), central);
+        decoder.feed(&buf[..filled], &mut framer)?;
+        summary.bytes_in += filled as u64;
+        loop {
+            let n = reader.read(&mut buf).map_err(read_err)?;
+            if n == 0 {
+                break;
+            }
+            summary.bytes_in += n as u64;
+            decoder.feed(&buf[..n], &mut framer)?;
+        }
+        decoder.finish(&mut framer)?;
+        summary.inputs += 1;
+    }
+    summary.entries = framer.entries;
+    summary.bytes_decoded = framer.bytes;
+    Ok(summary)
+}
+
+/// Reads a zip file's central directory and puts the file back where it was.
+/// A damaged directory is not an error here: the stream decoder reports the damage
+/// it meets, with its place, and only stored entries with descriptors need this.
+fn central_directory(
+    file: &mut std::fs::File,
+    position: u64,
+) -> Option<crate::archive::CentralDirectory> {
+    use std::io::{Seek, SeekFrom};
+    let central = read_central_directory(file).ok();
+    file.seek(SeekFrom::Start(position)).ok()?;
+    central
+}
+
+/// A worker: parses and selects blocks until the input ends or the writer goes away.
+fn work(options: &Options, blocks: Receiver<Block>, out: Sender<(u64, Result<OutBlock>)>) {
+    let mut parser = RecordParser::default();
+    let mut slots = Vec::new();
+    for block in blocks {
+        let seq = block.seq;
+        let result = process_block(&block, options, &mut parser, &mut slots);
+        let failed = result.is_err();
+        if out.send((seq, result)).is_err() || failed {
+            return;
+        }
+    }
+}
+
+fn process_block(
+    block: &Block,
+    options: &Options,
+    parser: &mut RecordParser,
+    slots: &mut Vec<Option<usize>>,
+) -> Result<OutBlock> {
+    let mut out = OutBlock {
+        data: Vec::with_capacity(match options.selection {
+            None => block.data.len(),
+            Some(_) => block.data.len() / 4,
+        }),
+        ..OutBlock::default()
+    };
+    let mut line_no = block.first_line;
+    let mut start = 0;
+    let data = &block.data;
+    while start < data.len() {
+        let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        let mut line = &data[start..end];
+        start = end + 1;
+        let this_line = line_no;
+        line_no += 1;
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        if line.first() != Some(&b'{') && line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        out.rows_read += 1;
+        let place = || LinePlace {
+            entry: block.entry.clone(),
+            line: this_line,
+        };
+        let outcome = if line.len() > options.max_line_bytes {
+            Err(Error::LineTooLong {
+                place: place(),
+                limit: options.max_line_bytes,
+            })
+        } else {
+            match parser.parse(line) {
+                Ok(record) => {
+                    match &options.selection {
+                        None => {
+                            out.data.extend_from_slice(line);
+                            out.data.push(b'\n');
+                        }
+                        Some(selection) => selection.write(&record, slots, &mut out.data),
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(Error::InvalidJson {
+                    place: place(),
+                    message: e.to_string(),
+                }),
+            }
+        };
+        match outcome {
+            Ok(()) => out.rows_written += 1,
+            Err(e) if options.on_error == OnError::Skip => out.bad.push(BadLine {
+                place: place(),
+                error: e.to_string(),
+                text: line.to_vec(),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the workers' blocks in sequence order.
+fn write_in_order(
+    results: Receiver<(u64, Result<OutBlock>)>,
+    out: &mut dyn Write,
+    bad_lines: &mut Option<&mut dyn FnMut(&BadLine) -> Result<()>>,
+) -> Result<Summary> {
+    let mut summary = Summary::default();
+    let mut waiting: BTreeMap<u64, Result<OutBlock>> = BTreeMap::new();
+    let mut next = 0u64;
+    for (seq, result) in results {
+        waiting.insert(seq, result);
+        while let Some(result) = waiting.remove(&next) {
+            let block = result?;
+            out.write_all(&block.data)
+                .map_err(|e| Error::io("cannot write the output", e))?;
+            summary.rows_read += block.rows_read;
+            summary.rows_written += block.rows_written;
+            summary.rows_skipped += block.bad.len() as u64;
+            if let Some(record) = bad_lines.as_mut() {
+                for bad in &block.bad {
+                    record(bad)?;
+                }
+            }
+            next += 1;
+        }
+    }
+    Ok(summary)
+}

@@ -1,0 +1,410 @@
+//! One line of NDJSON, validated by simd-json and navigated by its structural index.
+//!
+//! simd-json's first stage finds the byte offset of every structural character
+//! (`{ } [ ] : ,` and the first byte of every scalar); its second stage validates the
+//! document. We keep simd-json's tape only as the validator and walk the structural
+//! index over the *original* line: a value is then a byte range of the input, so a
+//! selected value is re-emitted as the exact JSON text it had (big integers, `1.5e2`
+//! and string escapes survive), and looking up a key never materialises a document.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use simd_json::{Buffers, Tape, INPUT_PADDING};
+
+/// Why a line is not a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    /// What simd-json (or the object check) said.
+    pub message: String,
+    /// Byte offset in the line where it was noticed, when known.
+    pub offset: Option<usize>,
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.offset {
+            Some(offset) => write!(f, "{} (at byte {} of the line)", self.message, offset + 1),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Parses lines, reusing its buffers so that the hot path does not allocate.
+pub struct RecordParser {
+    buffers: Buffers,
+    tape: Tape<'static>,
+    /// simd-json unescapes strings in place, so it works on a padded copy of the line.
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for RecordParser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordParser").finish_non_exhaustive()
+    }
+}
+
+impl Default for RecordParser {
+    fn default() -> Self {
+        RecordParser {
+            buffers: Buffers::new(64 * 1024),
+            tape: Tape(Vec::new()),
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl RecordParser {
+    /// Validates `line` as one JSON object and returns a view for navigating it.
+    pub fn parse<'a>(&'a mut self, line: &'a [u8]) -> Result<Record<'a>, JsonError> {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(line);
+        self.scratch.resize(line.len() + INPUT_PADDING, 0);
+        let mut tape = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
+        let parsed = simd_json::fill_tape_padded(
+            &mut self.scratch,
+            line.len(),
+            &mut self.buffers,
+            &mut tape,
+        );
+        self.tape = tape.reset();
+        if let Err(e) = parsed {
+            return Err(JsonError {
+                message: format!("{:?}", e.error()),
+                offset: Some(e.index()),
+            });
+        }
+        let structurals = self.buffers.structural_indexes();
+        let record = Record { line, structurals };
+        match structurals.first().and_then(|&s| line.get(s as usize)) {
+            Some(b'{') => Ok(record),
+            _ => Err(JsonError {
+                message: "expected a JSON object, found another JSON value".to_string(),
+                offset: structurals.first().map(|&s| s as usize),
+            }),
+        }
+    }
+}
+
+/// A validated line and its structural index.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    line: &'a [u8],
+    structurals: &'a [u32],
+}
+
+impl<'a> Record<'a> {
+    /// The top-level object.
+    pub fn root(&self) -> Value<'a> {
+        Value {
+            record: *self,
+            node: 0,
+        }
+    }
+
+    /// The line's bytes.
+    pub fn line(&self) -> &'a [u8] {
+        self.line
+    }
+
+    /// The value whose first structural is `node` (from [`Value::node`]).
+    pub(crate) fn value_at(&self, node: usize) -> Value<'a> {
+        Value {
+            record: *self,
+            node,
+        }
+    }
+
+    fn byte(&self, node: usize) -> u8 {
+        self.structurals
+            .get(node)
+            .and_then(|&p| self.line.get(p as usize))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn pos(&self, node: usize) -> usize {
+        self.structurals
+            .get(node)
+            .map_or(self.line.len(), |&p| p as usize)
+    }
+}
+
+/// The JSON type of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Object,
+    Array,
+    String,
+    Number,
+    Bool,
+    Null,
+}
+
+/// A value in a [`Record`]: a position in its structural index.
+#[derive(Debug, Clone, Copy)]
+pub struct Value<'a> {
+    record: Record<'a>,
+    /// Index into the structural index of the value's first byte.
+    node: usize,
+}
+
+impl<'a> Value<'a> {
+    /// The value's position in its record's structural index: lets callers keep
+    /// positions in scratch space that outlives the record.
+    pub(crate) fn node(&self) -> usize {
+        self.node
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self.record.byte(self.node) {
+            b'{' => Kind::Object,
+            b'[' => Kind::Array,
+            b'"' => Kind::String,
+            b't' | b'f' => Kind::Bool,
+            b'n' => Kind::Null,
+            _ => Kind::Number,
+        }
+    }
+
+    /// The structural after the value's last one.
+    fn next_node(&self) -> usize {
+        match self.record.byte(self.node) {
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                for node in self.node..self.record.structurals.len() {
+                    match self.record.byte(node) {
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return node + 1;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                self.record.structurals.len()
+            }
+            _ => self.node + 1,
+        }
+    }
+
+    /// The byte range of the value's JSON text in the line.
+    pub fn span(&self) -> Range<usize> {
+        let start = self.record.pos(self.node);
+        let end = match self.kind() {
+            Kind::Object | Kind::Array => self.record.pos(self.next_node() - 1) + 1,
+            _ => {
+                // A scalar runs to the next structural, less the white space before it.
+                let mut end = self.record.pos(self.node + 1);
+                while end > start && self.record.line[end - 1].is_ascii_whitespace() {
+                    end -= 1;
+                }
+                end
+            }
+        };
+        start..end
+    }
+
+    /// The value's JSON text exactly as in the input.
+    pub fn raw(&self) -> &'a [u8] {
+        &self.record.line[self.span()]
+    }
+
+    /// The fields of an object, in input order (empty for other kinds).
+    pub fn fields(&self) -> Fields<'a> {
+        let next = if self.kind() == Kind::Object && self.record.byte(self.node + 1) != b'}' {
+            Some(self.node + 1)
+        } else {
+            None
+        };
+        Fields {
+            record: self.record,
+            next,
+        }
+    }
+
+    /// The elements of an array, in order (empty for other kinds).
+    pub fn elements(&self) -> Elements<'a> {
+        let next = if self.kind() == Kind::Array && self.record.byte(self.node + 1) != b']' {
+            Some(self.node + 1)
+        } else {
+            None
+        };
+        Elements {
+            record: self.record,
+            next,
+        }
+    }
+
+    /// The value of `key` in an object (the first one, if the key repeats).
+    pub fn get(&self, key: &str) -> Option<Value<'a>> {
+        self.fields().find(|(k, _)| k.matches(key)).map(|(_, v)| v)
+    }
+
+    /// The text of a string value, unescaped.
+    pub fn as_str(&self) -> Option<Cow<'a, str>> {
+        if self.kind() != Kind::String {
+            return None;
+        }
+        let raw = self.raw();
+        unquote(raw)
+    }
+}
+
+/// Unescapes a quoted JSON string (validated input).
+fn unquote(raw: &[u8]) -> Option<Cow<'_, str>> {
+    let inner = raw.get(1..raw.len().saturating_sub(1))?;
+    if memchr::memchr(b'\\', inner).is_none() {
+        std::str::from_utf8(inner).ok().map(Cow::Borrowed)
+    } else {
+        serde_json::from_slice::<String>(raw).ok().map(Cow::Owned)
+    }
+}
+
+/// An object key as it stands in the input (with its quotes and escapes).
+#[derive(Debug, Clone, Copy)]
+pub struct Key<'a> {
+    raw: &'a [u8],
+}
+
+impl<'a> Key<'a> {
+    /// True when the key, unescaped, equals `key`.
+    pub fn matches(&self, key: &str) -> bool {
+        let inner = self
+            .raw
+            .get(1..self.raw.len().saturating_sub(1))
+            .unwrap_or(&[]);
+        if memchr::memchr(b'\\', inner).is_none() {
+            inner == key.as_bytes()
+        } else {
+            unquote(self.raw).is_some_and(|k| k == key)
+        }
+    }
+
+    /// The key, unescaped.
+    pub fn text(&self) -> Option<Cow<'a, str>> {
+        unquote(self.raw)
+    }
+}
+
+/// Iterator over an object's fields.
+#[derive(Debug)]
+pub struct Fields<'a> {
+    record: Record<'a>,
+    /// The structural of the next key.
+    next: Option<usize>,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = (Key<'a>, Value<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let key_node = self.next?;
+        // key, ':', value
+        let mut key_end = self.record.pos(key_node + 1);
+        let key_start = self.record.pos(key_node);
+        while key_end > key_start && self.record.line[key_end - 1].is_ascii_whitespace() {
+            key_end -= 1;
+        }
+        let key = Key {
+            raw: &self.record.line[key_start..key_end],
+        };
+        let value = Value {
+            record: self.record,
+            node: key_node + 2,
+        };
+        let after = value.next_node();
+        self.next = (self.record.byte(after) == b',').then_some(after + 1);
+        Some((key, value))
+    }
+}
+
+/// Iterator over an array's elements.
+#[derive(Debug)]
+pub struct Elements<'a> {
+    record: Record<'a>,
+    next: Option<usize>,
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = Value<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let node = self.next?;
+        let value = Value {
+            record: self.record,
+            node,
+        };
+        let after = value.next_node();
+        self.next = (self.record.byte(after) == b',').then_some(after + 1);
+        Some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw_str(v: Value<'_>) -> String {
+        String::from_utf8_lossy(v.raw()).into_owned()
+    }
+
+    #[test]
+    fn values_keep_their_text() {
+        let line = br#"{ "a" : 12345678901234567891 , "b":1.5e2,"c" :"x\"y\u00e9" ,"d":[1, {"e": null} ,[]],"f":{},"g":true}"#;
+        let mut parser = RecordParser::default();
+        let rec = parser.parse(line).expect("valid");
+        let root = rec.root();
+        assert_eq!(raw_str(root), String::from_utf8_lossy(line));
+        assert_eq!(raw_str(root.get("a").expect("a")), "12345678901234567891");
+        assert_eq!(raw_str(root.get("b").expect("b")), "1.5e2");
+        assert_eq!(raw_str(root.get("c").expect("c")), r#""x\"y\u00e9""#);
+        assert_eq!(
+            root.get("c").and_then(|v| v.as_str()).as_deref(),
+            Some("x\"yé")
+        );
+        assert_eq!(
+            raw_str(root.get("d").expect("d")),
+            r#"[1, {"e": null} ,[]]"#
+        );
+        let elems: Vec<String> = root.get("d").expect("d").elements().map(raw_str).collect();
+        assert_eq!(elems, vec!["1", r#"{"e": null}"#, "[]"]);
+        assert_eq!(raw_str(root.get("f").expect("f")), "{}");
+        assert_eq!(root.get("f").expect("f").fields().count(), 0);
+        assert_eq!(root.get("g").expect("g").kind(), Kind::Bool);
+        assert!(root.get("zz").is_none());
+    }
+
+    #[test]
+    fn escaped_and_repeated_keys() {
+        let line = br#"{"a\u002eb":1,"k":1,"k":2}"#;
+        let mut parser = RecordParser::default();
+        let rec = parser.parse(line).expect("valid");
+        assert_eq!(raw_str(rec.root().get("a.b").expect("escaped key")), "1");
+        assert_eq!(raw_str(rec.root().get("k").expect("k")), "1");
+    }
+
+    #[test]
+    fn invalid_lines_are_rejected() {
+        let mut parser = RecordParser::default();
+        for bad in [
+            &br#"{"a": }"#[..],
+            br#"{"a": 1"#,
+            br#"{"a": tru}"#,
+            br#"[1,2]"#,
+            br#""s""#,
+            b"{\"a\": \"\xff\"}",
+            br#"{"a": 1} x"#,
+        ] {
+            assert!(
+                parser.parse(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // The parser is still usable after an error.
+        assert!(parser.parse(br#"{"ok":1}"#).is_ok());
+    }
+}
