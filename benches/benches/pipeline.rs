@@ -1,1 +1,127 @@
-fn main() {}
+//! criterion benches of the pipeline's hot stages, in bytes of NDJSON per second:
+//! framing, validate-only (passthrough), validate + select of 7 fields (nested and
+//! `[]` paths), zip and gzip decode. Data comes from the deterministic generator.
+//!
+//! Run: `cargo bench -p brazex-benches` (figures go to BENCHMARKS.md).
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use brazex_core::archive::{Decoder, EntrySink, Format};
+use brazex_core::frame::{Block, Framer};
+use brazex_core::path::parse_select;
+use brazex_core::record::RecordParser;
+use brazex_core::select::Selection;
+use brazex_sim::{write_gzip, write_ndjson, write_zip, GeneratorConfig, UserGenerator};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+const USERS: u64 = 4_000;
+const SELECT_7: &str = "external_id,email,country,rev=total_revenue,\
+plan=custom_attributes.plan,purchases[].name,apps[].last_used";
+
+fn ndjson() -> Vec<u8> {
+    let generator = UserGenerator::new(GeneratorConfig::new(7));
+    let mut out = Vec::new();
+    write_ndjson(&generator, 0..USERS, &mut out).expect("generate");
+    out
+}
+
+/// A sink that counts bytes and drops them.
+struct Discard(u64);
+
+impl EntrySink for Discard {
+    fn start_entry(&mut self, _: Option<&str>) -> brazex_core::Result<()> {
+        Ok(())
+    }
+    fn data(&mut self, bytes: &[u8]) -> brazex_core::Result<()> {
+        self.0 += bytes.len() as u64;
+        Ok(())
+    }
+    fn end_entry(&mut self) -> brazex_core::Result<()> {
+        Ok(())
+    }
+}
+
+fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    data.split(|&b| b == b'\n').filter(|l| !l.is_empty())
+}
+
+fn stages(c: &mut Criterion) {
+    let data = ndjson();
+    let mut group = c.benchmark_group("stages");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(data.len() as u64));
+
+    group.bench_function("frame", |b| {
+        b.iter(|| {
+            let mut blocks = 0u64;
+            let mut emit = |_: Block| {
+                blocks += 1;
+                Ok(())
+            };
+            let mut framer = Framer::new(512 << 10, 16 << 20, 0, &mut emit);
+            framer.set_input(Arc::from("bench"));
+            framer.start_entry(None).expect("frame");
+            for chunk in data.chunks(128 << 10) {
+                framer.data(chunk).expect("frame");
+            }
+            framer.end_entry().expect("frame");
+            drop(framer);
+            blocks
+        })
+    });
+
+    group.bench_function("validate", |b| {
+        let mut parser = RecordParser::default();
+        b.iter(|| {
+            let mut ok = 0u64;
+            for line in lines(&data) {
+                ok += u64::from(parser.parse(line).is_ok());
+            }
+            ok
+        })
+    });
+
+    let selection = Selection::new(&parse_select(SELECT_7).expect("select"));
+    group.bench_function("validate_select_7", |b| {
+        let mut parser = RecordParser::default();
+        let mut slots = Vec::new();
+        let mut out = Vec::with_capacity(data.len());
+        b.iter(|| {
+            out.clear();
+            for line in lines(&data) {
+                if let Ok(record) = parser.parse(line) {
+                    selection.write(&record, &mut slots, &mut out);
+                }
+            }
+            out.len()
+        })
+    });
+
+    let generator = UserGenerator::new(GeneratorConfig::new(7));
+    let mut zip = Cursor::new(Vec::new());
+    write_zip(&generator, USERS, 1_000, &mut zip).expect("zip");
+    let zip = zip.into_inner();
+    let mut gzip = Vec::new();
+    write_gzip(&generator, 0..USERS, &mut gzip).expect("gzip");
+    for (name, format, bytes) in [
+        ("zip_decode", Format::Zip, &zip),
+        ("gzip_decode", Format::Gzip, &gzip),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut decoder = Decoder::new(format, Arc::from("bench"), None);
+                let mut sink = Discard(0);
+                for chunk in bytes.chunks(256 << 10) {
+                    decoder.feed(chunk, &mut sink).expect("decode");
+                }
+                decoder.finish(&mut sink).expect("decode");
+                sink.0
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);

@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn an_unfinished_line_over_the_limit_is_an_error_naming_it() {
-        let entry = b"ok\nok\n0123456789abcdef".repeat(1);
+        let entry = b"ok\nok\n0123456789abcdef".to_vec();
         for chunk in [1, 3, 7] {
             let err = frame(&[&entry], chunk, 1, 10).expect_err("too long");
             assert_eq!(

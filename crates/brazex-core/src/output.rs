@@ -35,6 +35,14 @@ impl AtomicFile {
         })
     }
 
+    /// The file itself, for writers that seek (a zip writer goes back to its headers).
+    pub fn seekable(&mut self) -> Result<&mut std::fs::File> {
+        self.writer
+            .flush()
+            .map_err(|e| Error::io(format!("cannot write {}", self.dest.display()), e))?;
+        Ok(self.writer.get_mut().as_file_mut())
+    }
+
     /// Flushes, syncs and renames the file to its destination.
     pub fn commit(self) -> Result<()> {
         let dest = self.dest;

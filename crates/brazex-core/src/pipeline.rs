@@ -88,6 +88,9 @@ pub struct BadLine {
     pub text: Vec<u8>,
 }
 
+/// Receives each skipped line, in input order.
+pub type BadLineSink<'a> = &'a mut dyn FnMut(&BadLine) -> Result<()>;
+
 /// What a worker made of a block.
 #[derive(Debug, Default)]
 struct OutBlock {
@@ -104,7 +107,7 @@ pub fn run(
     inputs: &[Input],
     options: &Options,
     out: &mut dyn Write,
-    mut bad_lines: Option<&mut dyn FnMut(&BadLine) -> Result<()>>,
+    mut bad_lines: Option<BadLineSink<'_>>,
 ) -> Result<Summary> {
     let started = Instant::now();
     let jobs = options.jobs.max(1);
@@ -112,18 +115,24 @@ pub fn run(
     let (out_tx, out_rx) = bounded::<(u64, Result<OutBlock>)>(2 * jobs);
 
     let (decoded, written) = std::thread::scope(|scope| {
-        let decoder = scope.spawn(move || decode_all(inputs, options, block_tx));
-        for _ in 0..jobs {
+        let decoder = std::thread::Builder::new()
+            .name("brazex-decode".into())
+            .spawn_scoped(scope, move || decode_all(inputs, options, block_tx))
+            .map_err(|e| Error::io("cannot start a thread", e))?;
+        for n in 0..jobs {
             let block_rx = block_rx.clone();
             let out_tx = out_tx.clone();
-            scope.spawn(move || work(options, block_rx, out_tx));
+            std::thread::Builder::new()
+                .name(format!("brazex-work-{n}"))
+                .spawn_scoped(scope, move || work(options, block_rx, out_tx))
+                .map_err(|e| Error::io("cannot start a thread", e))?;
         }
         drop(block_rx);
         drop(out_tx);
         let written = write_in_order(out_rx, out, &mut bad_lines);
         let decoded = decoder.join().unwrap_or(Err(Error::Cancelled));
-        (decoded, written)
-    });
+        Ok::<_, Error>((decoded, written))
+    })?;
     // The first error in input order wins: a bad line the writer met comes before any
     // damage the decoder met later.
     let mut summary = written?;
@@ -282,7 +291,7 @@ fn process_block(
 fn write_in_order(
     results: Receiver<(u64, Result<OutBlock>)>,
     out: &mut dyn Write,
-    bad_lines: &mut Option<&mut dyn FnMut(&BadLine) -> Result<()>>,
+    bad_lines: &mut Option<BadLineSink<'_>>,
 ) -> Result<Summary> {
     let mut summary = Summary::default();
     let mut waiting: BTreeMap<u64, Result<OutBlock>> = BTreeMap::new();

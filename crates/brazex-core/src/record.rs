@@ -69,10 +69,7 @@ impl RecordParser {
         );
         self.tape = tape.reset();
         if let Err(e) = parsed {
-            return Err(JsonError {
-                message: format!("{:?}", e.error()),
-                offset: Some(e.index()),
-            });
+            return Err(describe_invalid(line, &e));
         }
         let structurals = self.buffers.structural_indexes();
         let record = Record { line, structurals };
@@ -83,6 +80,23 @@ impl RecordParser {
                 offset: structurals.first().map(|&s| s as usize),
             }),
         }
+    }
+}
+
+/// Says what is wrong with an invalid line. simd-json's stage-two errors are terse
+/// (often `InternalError`), so the error path asks serde_json, whose messages say what
+/// was expected and where; the hot path never gets here.
+fn describe_invalid(line: &[u8], simd: &simd_json::Error) -> JsonError {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+        Err(e) => JsonError {
+            message: e.to_string().replace(" at line 1 column ", " at column "),
+            offset: None,
+        },
+        // serde_json accepted what simd-json did not: report simd-json's own words.
+        Ok(_) => JsonError {
+            message: format!("{:?}", simd.error()),
+            offset: Some(simd.index()),
+        },
     }
 }
 

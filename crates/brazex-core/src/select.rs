@@ -90,11 +90,9 @@ pub fn find_roots(record: &Record<'_>, roots: &[String], slots: &mut Vec<Option<
     let mut remaining = roots.len();
     for (key, value) in record.root().fields() {
         for (slot, root) in slots.iter_mut().zip(roots) {
-            if key.matches(root) {
-                if slot.is_none() {
-                    *slot = Some(value.node());
-                    remaining -= 1;
-                }
+            if slot.is_none() && key.matches(root) {
+                *slot = Some(value.node());
+                remaining -= 1;
             }
         }
         if remaining == 0 {

@@ -1,0 +1,47 @@
+//! Exit codes, and the mapping from errors to them.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success (also when the reader of stdout went away, as in `brazex ... \| head`) |
+//! | 1 | bad input data: an invalid line, a damaged archive |
+//! | 2 | usage: a bad flag, selection or expression |
+//! | 3 | I/O: an input that cannot be read, an output that cannot be written |
+
+use brazex_core::Error;
+
+pub const SUCCESS: i32 = 0;
+pub const DATA: i32 = 1;
+pub const USAGE: i32 = 2;
+pub const IO: i32 = 3;
+
+/// A usage error found after clap's own checks.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit code for an error, and whether it is to be reported at all.
+pub fn code(error: &anyhow::Error) -> (i32, bool) {
+    if error.downcast_ref::<UsageError>().is_some() {
+        return (USAGE, true);
+    }
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<Error>() {
+            return match e {
+                e if e.is_broken_pipe() => (SUCCESS, false),
+                Error::Io { .. } => (IO, true),
+                Error::Syntax(_) => (USAGE, true),
+                Error::Cancelled => (IO, true),
+                Error::InvalidJson { .. } | Error::LineTooLong { .. } | Error::Archive { .. } => {
+                    (DATA, true)
+                }
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<std::io::Error>() {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return (SUCCESS, false);
+            }
+            return (IO, true);
+        }
+    }
+    (DATA, true)
+}

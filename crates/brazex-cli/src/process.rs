@@ -1,0 +1,123 @@
+//! `brazex process`: builds the pipeline from the flags and runs it.
+
+use std::io::{self, Write};
+
+use brazex_core::input::{expand, Input};
+use brazex_core::output::AtomicFile;
+use brazex_core::path::parse_select;
+use brazex_core::pipeline::{run, BadLine, OnError, Options, Summary};
+use brazex_core::select::Selection;
+
+use crate::args::{OnErrorArg, PipelineArgs, ProcessArgs};
+use crate::exit::UsageError;
+
+pub fn process(args: &ProcessArgs) -> anyhow::Result<()> {
+    let options = options(&args.pipeline)?;
+    let inputs = expand(&args.inputs)?;
+    let summary = run_to_output(&inputs, &options, &args.pipeline)?;
+    if !args.pipeline.quiet {
+        eprintln!("{}", describe(&summary));
+    }
+    Ok(())
+}
+
+/// The pipeline's options from the flags; a bad flag is a usage error.
+pub fn options(args: &PipelineArgs) -> anyhow::Result<Options> {
+    let selection = match &args.select {
+        Some(text) => {
+            let items = parse_select(text).map_err(|e| UsageError(format!("--select: {e}")))?;
+            Some(Selection::new(&items))
+        }
+        None => None,
+    };
+    if args.errors_to.is_some() && args.on_error != OnErrorArg::Skip {
+        return Err(UsageError("--errors-to needs --on-error skip".into()).into());
+    }
+    let defaults = Options::default();
+    Ok(Options {
+        jobs: match args.jobs {
+            Some(0) => return Err(UsageError("--jobs must be at least 1".into()).into()),
+            Some(n) => n,
+            None => defaults.jobs,
+        },
+        max_line_bytes: args.max_line_bytes,
+        on_error: match args.on_error {
+            OnErrorArg::Fail => OnError::Fail,
+            OnErrorArg::Skip => OnError::Skip,
+        },
+        selection,
+        ..defaults
+    })
+}
+
+/// Runs the pipeline into stdout or `--output`, with `--errors-to`; files appear only
+/// when the run succeeds.
+pub fn run_to_output(
+    inputs: &[Input],
+    options: &Options,
+    args: &PipelineArgs,
+) -> anyhow::Result<Summary> {
+    let mut errors_file = args
+        .errors_to
+        .as_deref()
+        .map(AtomicFile::create)
+        .transpose()?;
+    let mut record_bad = |bad: &BadLine| -> brazex_core::Result<()> {
+        if let Some(file) = errors_file.as_mut() {
+            write_bad_line(file, bad)
+                .map_err(|e| brazex_core::Error::io("cannot write the errors file", e))?;
+        }
+        Ok(())
+    };
+    let summary = match &args.output {
+        Some(path) => {
+            let mut file = AtomicFile::create(path)?;
+            let summary = run(inputs, options, &mut file, Some(&mut record_bad))?;
+            file.commit()?;
+            summary
+        }
+        None => {
+            let stdout = io::stdout();
+            let mut lock = stdout.lock();
+            run(inputs, options, &mut lock, Some(&mut record_bad))?
+        }
+    };
+    if let Some(file) = errors_file {
+        file.commit()?;
+    }
+    Ok(summary)
+}
+
+fn write_bad_line(out: &mut dyn Write, bad: &BadLine) -> io::Result<()> {
+    let record = serde_json::json!({
+        "entry": &*bad.place.entry,
+        "line": bad.place.line,
+        "error": bad.error,
+        "text": String::from_utf8_lossy(&bad.text),
+    });
+    serde_json::to_writer(&mut *out, &record)?;
+    out.write_all(b"\n")
+}
+
+/// The one-line summary printed on stderr.
+pub fn describe(summary: &Summary) -> String {
+    let secs = summary.elapsed.as_secs_f64().max(1e-9);
+    let mb = summary.bytes_decoded as f64 / 1e6;
+    let mut text = format!(
+        "brazex: {} rows read, {} written",
+        summary.rows_read, summary.rows_written
+    );
+    if summary.rows_skipped > 0 {
+        text += &format!(", {} bad lines skipped", summary.rows_skipped);
+    }
+    text += &format!(
+        "; {} inputs, {} entries, {:.1} MB in, {:.1} MB of NDJSON in {:.2} s ({:.0} MB/s)",
+        summary.inputs,
+        summary.entries,
+        summary.bytes_in as f64 / 1e6,
+        mb,
+        secs,
+        mb / secs
+    );
+    text
+}

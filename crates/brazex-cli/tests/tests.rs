@@ -1,0 +1,370 @@
+//! Integration tests: the built `brazex` binary on archives made by real, independent
+//! writers (`fixtures/`, see its README) and on generated exports.
+
+mod util;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use util::{brazex, fixture, fixtures_dir};
+
+const GOOD_ALL: &[&str] = &[
+    "python-seekable.zip",
+    "python-pipe-zip64.zip",
+    "python-pipe-stored.zip",
+    "java-zipoutputstream.zip",
+    "infozip-pipe.zip",
+    "gzip-single.gz",
+    "gzip-multi.gz",
+    "plain.ndjson",
+];
+const GOOD_STDIN_ENTRY: &[&str] = &["infozip-stdin.zip", "infozip-stdin-pipe.zip"];
+
+fn expected(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures_dir().join("expected").join(name)).expect("expected output")
+}
+
+#[test]
+fn every_real_writer_decodes_by_path() {
+    for name in GOOD_ALL {
+        let run = brazex(&["process", "-q", &fixture(name)]).run();
+        run.assert_success();
+        assert_eq!(run.stdout, expected("all.ndjson"), "{name}");
+    }
+    for name in GOOD_STDIN_ENTRY {
+        let run = brazex(&["process", "-q", &fixture(name)]).run();
+        run.assert_success();
+        assert_eq!(run.stdout, expected("infozip-stdin.ndjson"), "{name}");
+    }
+}
+
+#[test]
+fn every_streamable_writer_decodes_through_stdin() {
+    for name in GOOD_ALL.iter().filter(|n| **n != "python-pipe-stored.zip") {
+        let input = std::fs::read(fixture(name)).expect("fixture");
+        let run = brazex(&["process", "-q"]).stdin(input.clone()).run();
+        run.assert_success();
+        assert_eq!(run.stdout, expected("all.ndjson"), "{name}");
+        let run = brazex(&["process", "-q", "-"]).stdin(input).run();
+        assert_eq!(run.stdout, expected("all.ndjson"), "{name} via -");
+    }
+    for name in GOOD_STDIN_ENTRY {
+        let input = std::fs::read(fixture(name)).expect("fixture");
+        let run = brazex(&["process", "-q"]).stdin(input).run();
+        assert_eq!(run.stdout, expected("infozip-stdin.ndjson"), "{name}");
+    }
+}
+
+#[test]
+fn stored_entries_with_descriptors_need_a_file() {
+    let input = std::fs::read(fixture("python-pipe-stored.zip")).expect("fixture");
+    let run = brazex(&["process", "-q"]).stdin(input).run();
+    run.assert_exit(1);
+    run.assert_stderr_contains("<stdin>!users-000.txt: byte offset 0:");
+    run.assert_stderr_contains("pass the archive as a file path");
+}
+
+#[test]
+fn select_is_lossless() {
+    let select = r#"external_id,email,rev=total_revenue,purchases[].name,custom_attributes."a.b",custom_attributes.big"#;
+    for name in GOOD_ALL {
+        let run = brazex(&["process", "-q", "--select", select, &fixture(name)]).run();
+        run.assert_success();
+        assert_eq!(run.stdout, expected("all.select.ndjson"), "{name}");
+    }
+}
+
+#[test]
+fn damaged_archives_name_entry_and_offset() {
+    let cases = [
+        (
+            "bad-truncated.zip",
+            "bad-truncated.zip!users-001.txt: byte offset 1471: the input ends in the middle of deflate data",
+        ),
+        (
+            "bad-deflate.zip",
+            "bad-deflate.zip!users-000.txt: byte offset 44: corrupt deflate data",
+        ),
+        (
+            "bad-crc.zip",
+            "bad-crc.zip!users-001.txt: byte offset 1139: CRC-32 mismatch",
+        ),
+        (
+            "bad-trailing-garbage.gz",
+            "bad-trailing-garbage.gz: byte offset 1715: 5 bytes of trailing data that are not a gzip member",
+        ),
+    ];
+    for (name, message) in cases {
+        let run = brazex(&["process", "-q", &fixture(name)]).run();
+        run.assert_exit(1);
+        run.assert_stderr_contains(message);
+        // And the same through a pipe.
+        let input = std::fs::read(fixture(name)).expect("fixture");
+        let run = brazex(&["process", "-q"]).stdin(input).run();
+        run.assert_exit(1);
+        run.assert_stderr_contains("byte offset");
+    }
+    let run = brazex(&["process", "-q", &fixture("bad-deflate-far.zip")]).run();
+    run.assert_exit(1);
+    run.assert_stderr_contains("bad-deflate-far.zip!users-000.txt: byte offset");
+}
+
+#[test]
+fn invalid_json_names_entry_and_line() {
+    let run = brazex(&["process", "-q", &fixture("bad-json.ndjson")]).run();
+    run.assert_exit(1);
+    run.assert_stderr_contains("bad-json.ndjson:3: invalid JSON: expected value at column 32");
+    let run = brazex(&["process", "-q", &fixture("bad-json.zip")]).run();
+    run.assert_exit(1);
+    run.assert_stderr_contains("bad-json.zip!broken.txt:2: invalid JSON");
+
+    let run = brazex(&["process", "-q"])
+        .stdin(b"{\"a\":1}\n[1,2]\n".to_vec())
+        .run();
+    run.assert_exit(1);
+    run.assert_stderr_contains("<stdin>:2: invalid JSON: expected a JSON object");
+}
+
+#[test]
+fn skip_counts_and_records_bad_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let errors = dir.path().join("errors.ndjson");
+    let run = brazex(&[
+        "process",
+        "--on-error",
+        "skip",
+        "--errors-to",
+        errors.to_str().expect("utf-8"),
+        &fixture("bad-json.ndjson"),
+    ])
+    .run();
+    run.assert_success();
+    assert_eq!(run.stdout.iter().filter(|&&b| b == b'\n').count(), 4);
+    run.assert_stderr_contains("5 rows read, 4 written, 1 bad lines skipped");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&errors).expect("errors file")).expect("json");
+    assert_eq!(record["line"], 3);
+    assert!(record["entry"]
+        .as_str()
+        .expect("entry")
+        .ends_with("bad-json.ndjson"));
+    assert!(record["text"]
+        .as_str()
+        .expect("text")
+        .contains("\"email\": }"));
+    assert!(record["error"]
+        .as_str()
+        .expect("error")
+        .contains("expected value"));
+
+    let run = brazex(&["process", "--errors-to", "x", &fixture("bad-json.ndjson")]).run();
+    run.assert_exit(2);
+    run.assert_stderr_contains("--errors-to needs --on-error skip");
+}
+
+#[test]
+fn over_long_lines_are_errors_naming_the_flag() {
+    let mut input = b"{\"a\":1}\n".to_vec();
+    input.extend(format!("{{\"a\":\"{}\"}}\n", "x".repeat(5000)).into_bytes());
+    let run = brazex(&["process", "-q", "--max-line-bytes", "1K"])
+        .stdin(input.clone())
+        .run();
+    run.assert_exit(1);
+    run.assert_stderr_contains(
+        "<stdin>:2: line is longer than 1000 bytes (raise the limit with --max-line-bytes)",
+    );
+    let run = brazex(&["process", "-q", "--max-line-bytes", "1MiB"])
+        .stdin(input)
+        .run();
+    run.assert_success();
+}
+
+#[test]
+fn output_files_appear_only_when_complete() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("rows.ndjson");
+    let out_arg = out.to_str().expect("utf-8");
+    let run = brazex(&[
+        "process",
+        "-q",
+        "-o",
+        out_arg,
+        &fixture("java-zipoutputstream.zip"),
+    ])
+    .run();
+    run.assert_success();
+    assert!(run.stdout.is_empty());
+    assert_eq!(std::fs::read(&out).expect("output"), expected("all.ndjson"));
+
+    let failed = dir.path().join("failed.ndjson");
+    let run = brazex(&[
+        "process",
+        "-q",
+        "-o",
+        failed.to_str().expect("utf-8"),
+        &fixture("bad-crc.zip"),
+    ])
+    .run();
+    run.assert_exit(1);
+    assert!(!failed.exists());
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["rows.ndjson"],
+        "no temporary file is left behind"
+    );
+}
+
+#[test]
+fn directories_mix_formats_in_path_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::create_dir(root.join("b")).expect("mkdir");
+    // Names that lie about the format: detection is by content.
+    std::fs::copy(fixture("gzip-single.gz"), root.join("b/2.txt")).expect("copy");
+    std::fs::copy(fixture("java-zipoutputstream.zip"), root.join("a.gz")).expect("copy");
+    std::fs::copy(fixture("plain.ndjson"), root.join("b/1.zip")).expect("copy");
+    let run = brazex(&["process", "-q", root.to_str().expect("utf-8")]).run();
+    run.assert_success();
+    assert_eq!(run.stdout, expected("all.ndjson").repeat(3));
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("big.zip");
+    brazex(&[
+        "generate",
+        "--users",
+        "3000",
+        "-o",
+        archive.to_str().expect("utf-8"),
+    ])
+    .run()
+    .assert_success();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brazex"))
+        .args(["process", archive.to_str().expect("utf-8")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Read one line, then close the pipe, like `| head -1`.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(&mut stdout, &mut first).expect("some output");
+    drop(stdout);
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("error"));
+}
+
+#[test]
+fn generated_exports_round_trip_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = dir.path().join("g.zip");
+    let ndjson = dir.path().join("g.ndjson");
+    for (path, format) in [(&zip, "zip"), (&ndjson, "ndjson")] {
+        brazex(&[
+            "generate",
+            "--users",
+            "12000",
+            "--users-per-entry",
+            "1000",
+            "--format",
+            format,
+            "-o",
+            path.to_str().expect("utf-8"),
+        ])
+        .run()
+        .assert_success();
+    }
+    let want = std::fs::read(&ndjson).expect("ndjson");
+    for jobs in ["1", "2", "7"] {
+        let run = brazex(&[
+            "process",
+            "-q",
+            "--jobs",
+            jobs,
+            zip.to_str().expect("utf-8"),
+        ])
+        .run();
+        run.assert_success();
+        assert!(
+            run.stdout == want,
+            "jobs {jobs}: output differs from the generated NDJSON"
+        );
+    }
+    // A selection keeps the row count and order.
+    let run = brazex(&[
+        "process",
+        "--select",
+        "external_id",
+        zip.to_str().expect("utf-8"),
+    ])
+    .run();
+    run.assert_success();
+    let ids: Vec<serde_json::Value> = run
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            serde_json::from_slice::<serde_json::Value>(l).expect("json")["external_id"].clone()
+        })
+        .collect();
+    let want_ids: Vec<serde_json::Value> = want
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            serde_json::from_slice::<serde_json::Value>(l).expect("json")["external_id"].clone()
+        })
+        .collect();
+    assert_eq!(ids, want_ids);
+    run.assert_stderr_contains("12000 rows read, 12000 written");
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_caret() {
+    let run = brazex(&["process", "--select", "a,,b"])
+        .stdin(Vec::new())
+        .run();
+    run.assert_exit(2);
+    run.assert_stderr_contains("--select: expected a key");
+    run.assert_stderr_contains("  a,,b\n    ^");
+    let run = brazex(&["process", "--bogus"]).run();
+    run.assert_exit(2);
+    let run = brazex(&["process", "-q", "/nonexistent/file.zip"]).run();
+    run.assert_exit(3);
+    run.assert_stderr_contains("cannot read /nonexistent/file.zip");
+}
+
+#[test]
+fn blank_lines_and_carriage_returns() {
+    let run = brazex(&["process", "-q"])
+        .stdin(b"\n{\"a\":1}\r\n\r\n  \n{\"b\":2}".to_vec())
+        .run();
+    run.assert_success();
+    assert_eq!(run.stdout, b"{\"a\":1}\n{\"b\":2}\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brazex"))
+        .args(["process", "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+}

@@ -1,0 +1,23 @@
+# brazex tasks: `just <task>` (https://github.com/casey/just); each is a plain cargo call.
+
+default: test
+
+fmt:
+    cargo fmt --all
+
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+test:
+    ./scripts/test.sh
+
+bench:
+    cargo bench -p brazex-benches
+
+demo:
+    cargo run --release -- demo
+
+# End-to-end throughput and peak RSS on a generated ≥300 MB export (see BENCHMARKS.md).
+e2e:
+    ./benches/e2e.sh
