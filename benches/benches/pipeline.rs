@@ -1,6 +1,6 @@
 //! criterion benches of the pipeline's hot stages, in bytes of NDJSON per second:
 //! framing, validate-only (passthrough), validate + select of 7 fields (nested and
-//! `[]` paths), zip and gzip decode. Data comes from the deterministic generator.
+//! `[]` paths), the same with a 3-condition `--where`, zip and gzip decode. Data comes from the deterministic generator.
 //!
 //! Run: `cargo bench -p brazex-benches` (figures go to BENCHMARKS.md).
 
@@ -8,6 +8,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use brazex_core::archive::{Decoder, EntrySink, Format};
+use brazex_core::filter::{Filter, FilterScratch};
 use brazex_core::frame::{Block, Framer};
 use brazex_core::path::parse_select;
 use brazex_core::record::RecordParser;
@@ -16,6 +17,9 @@ use brazex_sim::{write_gzip, write_ndjson, write_zip, GeneratorConfig, UserGener
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const USERS: u64 = 4_000;
+/// Three conditions: a string equality, a number comparison, an existential `[]` test.
+const WHERE_3: &str =
+    r#"country == "US" and total_revenue > 10 and purchases[].name == "gift_card""#;
 const SELECT_7: &str = "external_id,email,country,rev=total_revenue,\
 plan=custom_attributes.plan,purchases[].name,apps[].last_used";
 
@@ -92,6 +96,25 @@ fn stages(c: &mut Criterion) {
             for line in lines(&data) {
                 if let Ok(record) = parser.parse(line) {
                     selection.write(&record, &mut slots, &mut out);
+                }
+            }
+            out.len()
+        })
+    });
+
+    let filter = Filter::parse(WHERE_3).expect("where");
+    group.bench_function("validate_where_3_select_7", |b| {
+        let mut parser = RecordParser::default();
+        let mut slots = Vec::new();
+        let mut scratch = FilterScratch::default();
+        let mut out = Vec::with_capacity(data.len());
+        b.iter(|| {
+            out.clear();
+            for line in lines(&data) {
+                if let Ok(record) = parser.parse(line) {
+                    if filter.matches(&record, &mut scratch) {
+                        selection.write(&record, &mut slots, &mut out);
+                    }
                 }
             }
             out.len()

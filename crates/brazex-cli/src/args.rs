@@ -42,6 +42,12 @@ pub struct PipelineArgs {
     #[arg(long, value_name = "ITEMS")]
     pub select: Option<String>,
 
+    /// Rows to keep: an expression over the record's fields, e.g.
+    /// `country == "US" and total_revenue > 0 and purchases[].name == "sku_pro"`
+    /// (see the README for the language).
+    #[arg(long = "where", value_name = "EXPR")]
+    pub where_: Option<String>,
+
     /// Worker threads for parsing and selecting (default: the number of cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,

@@ -1,9 +1,10 @@
 //! `brazex demo`: the whole job offline. Generates a Braze-like export zip of
 //! `--users` users in a temporary folder, runs the pipeline on it with a sample
-//! `--select`, prints the first rows and the summary.
+//! `--where` and `--select`, prints the first rows and the summary.
 
 use std::io::{BufRead, BufReader};
 
+use brazex_core::filter::Filter;
 use brazex_core::input::Input;
 use brazex_core::path::parse_select;
 use brazex_core::pipeline::{run, Options};
@@ -17,6 +18,10 @@ use crate::process::describe;
 /// The demo's selection: scalar, nested, quoted and `[]` paths.
 pub const DEMO_SELECT: &str = "external_id,email,country,revenue=total_revenue,\
 plan=custom_attributes.plan,purchases[].name,last_app_use=apps[].last_used";
+
+/// The demo's filter: a string test, a number test and an existential `[]` test.
+pub const DEMO_WHERE: &str =
+    r#"country == "US" and total_revenue > 10 and exists(purchases[].name)"#;
 
 pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -38,9 +43,13 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         generated.ndjson_bytes as f64 / 1e6,
         std::fs::metadata(&archive)?.len() as f64 / 1e6
     );
-    eprintln!("brazex demo: brazex process segment-export.zip --select '{DEMO_SELECT}'");
+    eprintln!(
+        "brazex demo: brazex process segment-export.zip --where '{DEMO_WHERE}' --select '{DEMO_SELECT}'"
+    );
     let items = parse_select(DEMO_SELECT).map_err(|e| UsageError(e.to_string()))?;
+    let filter = Filter::parse(DEMO_WHERE).map_err(|e| UsageError(e.to_string()))?;
     let options = Options {
+        filter: Some(filter),
         selection: Some(Selection::new(&items)),
         ..Options::default()
     };

@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use brazex_core::filter::Filter;
 use brazex_core::input::{expand, Input};
 use brazex_core::output::AtomicFile;
 use brazex_core::path::parse_select;
@@ -30,6 +31,18 @@ pub fn options(args: &PipelineArgs) -> anyhow::Result<Options> {
         }
         None => None,
     };
+    let filter = match &args.where_ {
+        Some(text) => {
+            let filter = Filter::parse(text).map_err(|e| UsageError(format!("--where: {e}")))?;
+            if !args.quiet {
+                for warning in filter.warnings() {
+                    eprintln!("brazex: warning: {warning}");
+                }
+            }
+            Some(filter)
+        }
+        None => None,
+    };
     if args.errors_to.is_some() && args.on_error != OnErrorArg::Skip {
         return Err(UsageError("--errors-to needs --on-error skip".into()).into());
     }
@@ -45,6 +58,7 @@ pub fn options(args: &PipelineArgs) -> anyhow::Result<Options> {
             OnErrorArg::Fail => OnError::Fail,
             OnErrorArg::Skip => OnError::Skip,
         },
+        filter,
         selection,
         ..defaults
     })
@@ -107,6 +121,9 @@ pub fn describe(summary: &Summary) -> String {
         "brazex: {} rows read, {} written",
         summary.rows_read, summary.rows_written
     );
+    if summary.rows_filtered > 0 {
+        text += &format!(", {} filtered out", summary.rows_filtered);
+    }
     if summary.rows_skipped > 0 {
         text += &format!(", {} bad lines skipped", summary.rows_skipped);
     }

@@ -368,3 +368,136 @@ fn blank_lines_and_carriage_returns() {
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
 }
+
+/// `--where` on a generated export, checked against the same filter computed here
+/// independently with serde_json.
+#[test]
+fn where_filters_like_an_independent_computation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = dir.path().join("g.zip");
+    let ndjson = dir.path().join("g.ndjson");
+    for (path, format) in [(&zip, "zip"), (&ndjson, "ndjson")] {
+        brazex(&[
+            "generate",
+            "--users",
+            "6000",
+            "--seed",
+            "11",
+            "--users-per-entry",
+            "1000",
+            "--format",
+            format,
+            "-o",
+            path.to_str().expect("utf-8"),
+        ])
+        .run()
+        .assert_success();
+    }
+    let users: Vec<serde_json::Value> = std::fs::read_to_string(&ndjson)
+        .expect("ndjson")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let names = |u: &serde_json::Value, array: &str, key: &str| -> Vec<String> {
+        u[array]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e[key].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    type Check = Box<dyn Fn(&serde_json::Value) -> bool>;
+    let cases: Vec<(&str, Check)> = vec![
+        (
+            r#"country == "US" and total_revenue > 10 and purchases[].name == "gift_card""#,
+            Box::new(move |u| {
+                u["country"] == "US"
+                    && u["total_revenue"].as_f64().is_some_and(|r| r > 10.0)
+                    && names(u, "purchases", "name")
+                        .iter()
+                        .any(|n| n == "gift_card")
+            }),
+        ),
+        (
+            r#"NOT (custom_attributes.plan in ["pro", "enterprise"]) && exists(email)"#,
+            Box::new(|u| {
+                let plan = &u["custom_attributes"]["plan"];
+                let pro = plan == "pro" || plan == "enterprise";
+                !pro && !u["email"].is_null()
+            }),
+        ),
+        (
+            r#"email ~ "@(gmail|yahoo)\\.com$" or phone == null"#,
+            Box::new(|u| {
+                let email = u["email"].as_str().unwrap_or("");
+                email.ends_with("@gmail.com")
+                    || email.ends_with("@yahoo.com")
+                    || u["phone"].is_null()
+            }),
+        ),
+        (
+            r#"random_bucket < 5000 and not (devices[].os startswith "iOS")"#,
+            Box::new(|u| {
+                u["random_bucket"].as_i64().is_some_and(|b| b < 5000)
+                    && !u["devices"].as_array().is_some_and(|d| {
+                        d.iter()
+                            .any(|x| x["os"].as_str().is_some_and(|o| o.starts_with("iOS")))
+                    })
+            }),
+        ),
+    ];
+    for (expr, check) in cases {
+        let want: Vec<&serde_json::Value> = users
+            .iter()
+            .filter(|u| check(u))
+            .map(|u| &u["braze_id"])
+            .collect();
+        assert!(
+            !want.is_empty() && want.len() < users.len(),
+            "{expr}: a filter that selects something"
+        );
+        let run = brazex(&[
+            "process",
+            "--where",
+            expr,
+            "--select",
+            "braze_id",
+            zip.to_str().expect("utf-8"),
+        ])
+        .run();
+        run.assert_success();
+        let got: Vec<serde_json::Value> = run
+            .stdout
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                serde_json::from_slice::<serde_json::Value>(l).expect("json")["braze_id"].clone()
+            })
+            .collect();
+        assert_eq!(got.iter().collect::<Vec<_>>(), want, "{expr}");
+        run.assert_stderr_contains(&format!(
+            "6000 rows read, {} written, {} filtered out",
+            want.len(),
+            6000 - want.len()
+        ));
+    }
+}
+
+#[test]
+fn where_errors_and_warnings() {
+    let run = brazex(&["process", "--where", "country == "])
+        .stdin(Vec::new())
+        .run();
+    run.assert_exit(2);
+    run.assert_stderr_contains("--where: ");
+    run.assert_stderr_contains("  country == \n             ^");
+    let run = brazex(&["process", "--where", "contry == \"US\""])
+        .stdin(b"{\"country\":\"US\"}\n".to_vec())
+        .run();
+    run.assert_success();
+    run.assert_stderr_contains("warning: 'contry' in --where");
+    run.assert_stderr_contains("did you mean 'country'?");
+    assert!(run.stdout.is_empty());
+}

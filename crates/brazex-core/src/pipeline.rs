@@ -19,6 +19,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::archive::{read_central_directory, Decoder, Format};
 use crate::error::{Error, LinePlace, Result};
+use crate::filter::{Filter, FilterScratch};
 use crate::frame::{Block, Framer};
 use crate::input::{Input, Opened};
 use crate::record::RecordParser;
@@ -46,6 +47,8 @@ pub struct Options {
     /// Size of each read from an input.
     pub read_bytes: usize,
     pub on_error: OnError,
+    /// `--where`; `None` keeps every record.
+    pub filter: Option<Filter>,
     /// `--select`; `None` passes records through byte for byte.
     pub selection: Option<Selection>,
 }
@@ -58,6 +61,7 @@ impl Default for Options {
             block_bytes: 512 << 10,
             read_bytes: 256 << 10,
             on_error: OnError::Fail,
+            filter: None,
             selection: None,
         }
     }
@@ -75,6 +79,8 @@ pub struct Summary {
     /// Non-blank lines.
     pub rows_read: u64,
     pub rows_written: u64,
+    /// Valid rows that `--where` left out.
+    pub rows_filtered: u64,
     /// Bad lines skipped under [`OnError::Skip`].
     pub rows_skipped: u64,
     pub elapsed: Duration,
@@ -97,6 +103,7 @@ struct OutBlock {
     data: Vec<u8>,
     rows_read: u64,
     rows_written: u64,
+    rows_filtered: u64,
     bad: Vec<BadLine>,
 }
 
@@ -206,11 +213,10 @@ fn central_directory(
 
 /// A worker: parses and selects blocks until the input ends or the writer goes away.
 fn work(options: &Options, blocks: Receiver<Block>, out: Sender<(u64, Result<OutBlock>)>) {
-    let mut parser = RecordParser::default();
-    let mut slots = Vec::new();
+    let mut scratch = Scratch::default();
     for block in blocks {
         let seq = block.seq;
-        let result = process_block(&block, options, &mut parser, &mut slots);
+        let result = process_block(&block, options, &mut scratch);
         let failed = result.is_err();
         if out.send((seq, result)).is_err() || failed {
             return;
@@ -218,12 +224,20 @@ fn work(options: &Options, blocks: Receiver<Block>, out: Sender<(u64, Result<Out
     }
 }
 
-fn process_block(
-    block: &Block,
-    options: &Options,
-    parser: &mut RecordParser,
-    slots: &mut Vec<Option<usize>>,
-) -> Result<OutBlock> {
+/// A worker's buffers, reused from record to record.
+#[derive(Debug, Default)]
+struct Scratch {
+    parser: RecordParser,
+    slots: Vec<Option<usize>>,
+    filter: FilterScratch,
+}
+
+fn process_block(block: &Block, options: &Options, scratch: &mut Scratch) -> Result<OutBlock> {
+    let Scratch {
+        parser,
+        slots,
+        filter,
+    } = scratch;
     let mut out = OutBlock {
         data: Vec::with_capacity(match options.selection {
             None => block.data.len(),
@@ -259,6 +273,12 @@ fn process_block(
         } else {
             match parser.parse(line) {
                 Ok(record) => {
+                    if let Some(expr) = &options.filter {
+                        if !expr.matches(&record, filter) {
+                            out.rows_filtered += 1;
+                            continue;
+                        }
+                    }
                     match &options.selection {
                         None => {
                             out.data.extend_from_slice(line);
@@ -304,6 +324,7 @@ fn write_in_order(
                 .map_err(|e| Error::io("cannot write the output", e))?;
             summary.rows_read += block.rows_read;
             summary.rows_written += block.rows_written;
+            summary.rows_filtered += block.rows_filtered;
             summary.rows_skipped += block.bad.len() as u64;
             if let Some(record) = bad_lines.as_mut() {
                 for bad in &block.bad {

@@ -1,0 +1,217 @@
+//! `--where`: the row filter language of `brazex process` and `brazex run`.
+//!
+//! An expression is parsed and compiled once ([`Filter::parse`]); then
+//! [`Filter::matches`] tests each record on its parsed line, walking the top-level
+//! object once to find the keys the expression reads and resolving only those paths.
+//!
+//! # Language
+//! ```text
+//! expr    := or
+//! or      := and { ("or" | "||") and }
+//! and     := unary { ("and" | "&&") unary }
+//! unary   := ("not" | "!") unary | "(" expr ")" | test
+//! test    := operand [ cmp operand ]
+//!          | operand "in" "[" literal { "," literal } "]"
+//!          | "exists" "(" path ")"
+//! cmp     := "==" | "=" | "!=" | "<>" | "<" | "<=" | ">" | ">=" | "~"
+//!          | "contains" | "startswith" | "endswith"
+//! operand := path | literal | "ago" "(" duration ")"      duration: 90s, 15m, 36h, 7d
+//! literal := string ('…' or "…", JSON escapes) | number | true | false | null
+//! path    := as in --select: keys joined by ".", key[] over array elements, "quoted keys"
+//! ```
+//! Keywords are case-insensitive. A bare word that spells a keyword (`null`, `not`,
+//! `exists`, ...) is the keyword; as part of a longer path (`custom_attributes.null`)
+//! it is a key. A double-quoted string is a literal unless `.` or `[]` follows it
+//! directly, which makes it a path starting with a quoted key (`"odd key".x`).
+//! Numbers are JSON numbers (leading zeros allowed).
+//!
+//! # Semantics
+//! - A missing value is `null`: `x == null` holds when `x` is missing or null;
+//!   `exists(x)` holds when `x` is present and not null.
+//! - Numbers compare exactly from their text (no floating point): integers beyond
+//!   2^53 and `1.5e2 == 150` come out right. Strings compare by code point, after
+//!   unescaping. `==` between different types is false, and so is `<` (and the other
+//!   orderings) between anything but two numbers or two strings; never an error.
+//!   `!=` is the negation of `==`. Arrays and objects equal only arrays and objects
+//!   (deeply); a literal is never one, so `x == 1` is false when `x` is an array.
+//! - A path with `[]` is existential: the test holds when it holds for some element
+//!   (some pair, when both sides are such paths). `not` negates the whole test, so
+//!   `not (purchases[].name == "x")` — and `purchases[].name != "x"` — hold when no
+//!   element's name is `"x"`. `[]` on something that is not an array gives `null`
+//!   (as `--select` does); on an empty array it gives no value at all, so every test
+//!   on it is false (`!=` true).
+//! - `contains` is a substring test on strings and element equality on arrays;
+//!   `startswith` / `endswith` work on strings; `~` is a `regex` crate match (it
+//!   finds the pattern anywhere: anchor with `^…$`), compiled at parse time.
+//!   Each is false on any other type.
+//! - `in [a, b]` holds when the operand equals one of the literals.
+//! - A lone operand (`custom_attributes.vip`) holds when it is `true`.
+//! - `ago(7d)` is the UTC time when the filter was parsed, minus the duration, as a
+//!   Braze timestamp string (`2026-11-22T10:00:00.000Z`). Braze timestamps are ISO
+//!   8601 UTC with a fixed layout, so string order is time order and
+//!   `apps[].last_used > ago(1d)` is a plain string comparison. (A timestamp written
+//!   without milliseconds, `…T10:00:00Z`, still orders correctly against one with
+//!   them except within the same second.)
+
+mod eval;
+mod lex;
+mod number;
+mod parse;
+mod time;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::SystemTime;
+
+use crate::path::SyntaxError;
+use crate::record::Record;
+use crate::select::find_roots;
+
+/// A compiled `--where` expression.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    expr: parse::Expr,
+    /// The top-level keys the expression reads; paths refer to them by index.
+    roots: Vec<String>,
+    /// Every path in the expression: its top-level key and its text (for warnings).
+    paths: Vec<(String, String)>,
+}
+
+/// Per-thread scratch space for [`Filter::matches`], reused between records.
+#[derive(Debug, Default)]
+pub struct FilterScratch {
+    slots: Vec<Option<usize>>,
+}
+
+impl Filter {
+    /// Parses and compiles an expression; `ago(...)` counts from now.
+    pub fn parse(expr: &str) -> Result<Filter, SyntaxError> {
+        Filter::parse_at(expr, SystemTime::now())
+    }
+
+    /// Parses with `ago(...)` counting from `now` (for reproducible runs and tests).
+    pub fn parse_at(expr: &str, now: SystemTime) -> Result<Filter, SyntaxError> {
+        let parsed = parse::parse(expr, time::unix_millis(now))?;
+        Ok(Filter {
+            expr: parsed.expr,
+            roots: parsed.roots,
+            paths: parsed
+                .paths
+                .into_iter()
+                .map(|p| (p.root_key().to_string(), p.text))
+                .collect(),
+        })
+    }
+
+    /// True when `record` passes the filter.
+    pub fn matches(&self, record: &Record<'_>, scratch: &mut FilterScratch) -> bool {
+        find_roots(record, &self.roots, &mut scratch.slots);
+        eval::eval(&self.expr, record, &scratch.slots)
+    }
+
+    /// The distinct top-level keys the expression reads, in order of first use
+    /// (what `brazex run` must ask Braze to export for the filter to see).
+    pub fn root_keys(&self) -> Vec<String> {
+        self.roots.clone()
+    }
+
+    /// One text per top-level key that no Braze user object has (not a documented
+    /// field, and not `custom_attributes`): such a path is always missing, which is
+    /// legal but almost always a typo or a custom attribute written without its prefix.
+    pub fn warnings(&self) -> Vec<String> {
+        self.roots
+            .iter()
+            .filter(|root| !USER_FIELDS.contains(&root.as_str()))
+            .map(|root| {
+                let path = self
+                    .paths
+                    .iter()
+                    .find(|(key, _)| key == root)
+                    .map_or(root.as_str(), |(_, text)| text.as_str());
+                let hint = match closest_field(root) {
+                    Some(field) => format!("did you mean '{field}'?"),
+                    None => format!("a custom attribute is custom_attributes.{root}"),
+                };
+                format!(
+                    "'{path}' in --where: '{root}' is not a field of a Braze user export, \
+                     so it is always missing ({hint})"
+                )
+            })
+            .collect()
+    }
+}
+
+/// The top-level fields of a Braze user object: the documented `fields_to_export`
+/// plus the fields of the user-object table that are exported without being asked
+/// for by name (the opt-in and unsubscribe timestamps).
+const USER_FIELDS: &[&str] = &[
+    "apps",
+    "attributed_ad",
+    "attributed_adgroup",
+    "attributed_campaign",
+    "attributed_source",
+    "braze_id",
+    "campaigns_received",
+    "canvases_received",
+    "cards_clicked",
+    "country",
+    "created_at",
+    "created_from",
+    "custom_attributes",
+    "custom_events",
+    "devices",
+    "dob",
+    "email",
+    "email_opted_in_at",
+    "email_subscribe",
+    "email_unsubscribed_at",
+    "external_id",
+    "first_name",
+    "gender",
+    "home_city",
+    "language",
+    "last_coordinates",
+    "last_name",
+    "phone",
+    "purchases",
+    "push_opted_in_at",
+    "push_subscribe",
+    "push_tokens",
+    "push_unsubscribed_at",
+    "random_bucket",
+    "time_zone",
+    "total_revenue",
+    "uninstalled_at",
+    "user_aliases",
+];
+
+/// The documented field closest to `key` in edit distance, if close enough to be a
+/// likely typo (at most 2 edits, and fewer than half the key).
+fn closest_field(key: &str) -> Option<&'static str> {
+    let key = key.to_lowercase();
+    USER_FIELDS
+        .iter()
+        .map(|f| (edit_distance(&key, f), *f))
+        .filter(|&(d, _)| d <= 2 && d * 2 < key.chars().count())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, f)| f)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
