@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 
@@ -13,7 +13,39 @@ use crate::error::{Error, Result};
 pub enum Input {
     Stdin,
     File(PathBuf),
+    /// Any byte stream (an HTTP download), read once.
+    Stream(StreamInput),
 }
+
+/// A byte stream handed to the pipeline, with the name it goes by in errors.
+#[derive(Clone)]
+pub struct StreamInput {
+    label: Arc<str>,
+    reader: Arc<Mutex<Option<Box<dyn Read + Send>>>>,
+}
+
+impl StreamInput {
+    pub fn new(label: impl Into<Arc<str>>, reader: Box<dyn Read + Send>) -> StreamInput {
+        StreamInput {
+            label: label.into(),
+            reader: Arc::new(Mutex::new(Some(reader))),
+        }
+    }
+}
+
+impl std::fmt::Debug for StreamInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("StreamInput").field(&self.label).finish()
+    }
+}
+
+impl PartialEq for StreamInput {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.reader, &other.reader)
+    }
+}
+
+impl Eq for StreamInput {}
 
 impl Input {
     /// How the input is named in errors and entry names.
@@ -21,6 +53,7 @@ impl Input {
         match self {
             Input::Stdin => Arc::from("<stdin>"),
             Input::File(path) => Arc::from(path.to_string_lossy().as_ref()),
+            Input::Stream(stream) => stream.label.clone(),
         }
     }
 
@@ -32,6 +65,18 @@ impl Input {
             Input::File(path) => File::open(path)
                 .map(Opened::File)
                 .map_err(|e| Error::io(format!("cannot open {}", path.display()), e)),
+            Input::Stream(stream) => stream
+                .reader
+                .lock()
+                .ok()
+                .and_then(|mut reader| reader.take())
+                .map(Opened::Stream)
+                .ok_or_else(|| {
+                    Error::io(
+                        format!("cannot read {}", stream.label),
+                        io::Error::other("the stream was already read"),
+                    )
+                }),
         }
     }
 }
@@ -130,7 +175,7 @@ mod tests {
                     .expect("below")
                     .to_string_lossy()
                     .into_owned(),
-                Input::Stdin => "-".into(),
+                other => format!("{other:?}"),
             })
             .collect();
         assert_eq!(

@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod error;
+pub mod fields;
 pub mod filter;
 pub mod frame;
 pub mod input;

@@ -64,6 +64,7 @@ mod tests;
 
 use std::time::SystemTime;
 
+use crate::fields::{closest_field, is_user_field};
 use crate::path::SyntaxError;
 use crate::record::Record;
 use crate::select::find_roots;
@@ -110,6 +111,11 @@ impl Filter {
         eval::eval(&self.expr, record, &scratch.slots)
     }
 
+    /// Every path the expression reads, as written.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.paths.iter().map(|(_, text)| text.as_str())
+    }
+
     /// The distinct top-level keys the expression reads, in order of first use
     /// (what `brazex run` must ask Braze to export for the filter to see).
     pub fn root_keys(&self) -> Vec<String> {
@@ -122,7 +128,7 @@ impl Filter {
     pub fn warnings(&self) -> Vec<String> {
         self.roots
             .iter()
-            .filter(|root| !USER_FIELDS.contains(&root.as_str()))
+            .filter(|root| !is_user_field(root))
             .map(|root| {
                 let path = self
                     .paths
@@ -140,78 +146,4 @@ impl Filter {
             })
             .collect()
     }
-}
-
-/// The top-level fields of a Braze user object: the documented `fields_to_export`
-/// plus the fields of the user-object table that are exported without being asked
-/// for by name (the opt-in and unsubscribe timestamps).
-const USER_FIELDS: &[&str] = &[
-    "apps",
-    "attributed_ad",
-    "attributed_adgroup",
-    "attributed_campaign",
-    "attributed_source",
-    "braze_id",
-    "campaigns_received",
-    "canvases_received",
-    "cards_clicked",
-    "country",
-    "created_at",
-    "created_from",
-    "custom_attributes",
-    "custom_events",
-    "devices",
-    "dob",
-    "email",
-    "email_opted_in_at",
-    "email_subscribe",
-    "email_unsubscribed_at",
-    "external_id",
-    "first_name",
-    "gender",
-    "home_city",
-    "language",
-    "last_coordinates",
-    "last_name",
-    "phone",
-    "purchases",
-    "push_opted_in_at",
-    "push_subscribe",
-    "push_tokens",
-    "push_unsubscribed_at",
-    "random_bucket",
-    "time_zone",
-    "total_revenue",
-    "uninstalled_at",
-    "user_aliases",
-];
-
-/// The documented field closest to `key` in edit distance, if close enough to be a
-/// likely typo (at most 2 edits, and fewer than half the key).
-fn closest_field(key: &str) -> Option<&'static str> {
-    let key = key.to_lowercase();
-    USER_FIELDS
-        .iter()
-        .map(|f| (edit_distance(&key, f), *f))
-        .filter(|&(d, _)| d <= 2 && d * 2 < key.chars().count())
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, f)| f)
-}
-
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
