@@ -56,19 +56,21 @@ pub fn entry_ranges(total_users: u64, users_per_entry: u64) -> impl Iterator<Ite
     (0..total_users.div_ceil(per)).map(move |e| e * per..((e + 1) * per).min(total_users))
 }
 
-/// Generates `users` and passes the NDJSON to `sink` in chunks of about
-/// [`FLUSH_AT`] bytes; returns the number of bytes produced.
+/// Generates `users` (any user indices, in the order given) and passes the
+/// NDJSON to `sink` in chunks of about [`FLUSH_AT`] bytes; returns the number
+/// of users and the number of bytes produced.
 fn stream_users(
     gen: &UserGenerator,
-    users: Range<u64>,
+    users: impl IntoIterator<Item = u64>,
     buf: &mut Vec<u8>,
     mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
-) -> std::io::Result<u64> {
-    let mut total = 0u64;
+) -> std::io::Result<(u64, u64)> {
+    let (mut count, mut total) = (0u64, 0u64);
     buf.clear();
     for index in users {
         gen.write_user(index, buf);
         buf.push(b'\n');
+        count += 1;
         if buf.len() >= FLUSH_AT {
             sink(buf)?;
             total += buf.len() as u64;
@@ -80,7 +82,7 @@ fn stream_users(
         total += buf.len() as u64;
         buf.clear();
     }
-    Ok(total)
+    Ok((count, total))
 }
 
 /// Writes `users` as NDJSON: one user per line, each terminated by `\n`.
@@ -91,7 +93,7 @@ pub fn write_ndjson<W: Write>(
 ) -> Result<ExportSummary> {
     let count = users.end.saturating_sub(users.start);
     let mut buf = Vec::with_capacity(FLUSH_AT + MAX_USER_BYTES as usize);
-    let bytes = stream_users(gen, users, &mut buf, |chunk| w.write_all(chunk))?;
+    let (_, bytes) = stream_users(gen, users, &mut buf, |chunk| w.write_all(chunk))?;
     w.flush()?;
     Ok(ExportSummary {
         users: count,
@@ -130,6 +132,20 @@ where
     W: Write + Seek,
     I: IntoIterator<Item = Range<u64>>,
 {
+    write_zip_users(gen, entries, w)
+}
+
+/// Writes a zip with one entry per list of user indices, in the order given
+/// (named by position, see [`entry_name`]). This is [`write_zip_entries`] for
+/// segments that are not a contiguous range of users, such as the
+/// simulator's "users whose country is US". Given the same ranges, both
+/// write the same bytes.
+pub fn write_zip_users<W, I, J>(gen: &UserGenerator, entries: I, w: W) -> Result<ExportSummary>
+where
+    W: Write + Seek,
+    I: IntoIterator<Item = J>,
+    J: IntoIterator<Item = u64>,
+{
     let mut zip = ZipWriter::new(w);
     let base = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
@@ -140,12 +156,15 @@ where
     let mut summary = ExportSummary::default();
     let mut buf = Vec::with_capacity(FLUSH_AT + MAX_USER_BYTES as usize);
     for (e, users) in entries.into_iter().enumerate() {
-        let count = users.end.saturating_sub(users.start);
+        let users = users.into_iter();
         // The zip format needs zip64 headers for entries of 4 GiB or more,
-        // decided before writing the entry; users have a bounded size.
-        let large = count.saturating_mul(MAX_USER_BYTES) >= u64::from(u32::MAX);
+        // decided before writing the entry; users have a bounded size. An
+        // entry of unknown length is assumed to be large.
+        let most = users.size_hint().1.map_or(u64::MAX, |n| n as u64);
+        let large = most.saturating_mul(MAX_USER_BYTES) >= u64::from(u32::MAX);
         zip.start_file(entry_name(e as u64), base.large_file(large))?;
-        summary.ndjson_bytes += stream_users(gen, users, &mut buf, |c| zip.write_all(c))?;
+        let (count, bytes) = stream_users(gen, users, &mut buf, |c| zip.write_all(c))?;
+        summary.ndjson_bytes += bytes;
         summary.users += count;
         summary.entries += 1;
     }

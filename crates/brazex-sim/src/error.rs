@@ -2,9 +2,10 @@
 //!
 //! Generation itself cannot fail (it only appends to a `Vec`); errors come
 //! from the writers that put archives somewhere, and from export requests
-//! naming fields Braze does not know.
+//! naming fields Braze does not know, and from starting the simulator.
 
-/// Errors of the archive writers and of [`crate::FieldSet::from_export_request`].
+/// Errors of the archive writers, of [`crate::FieldSet::from_export_request`]
+/// and of starting the simulator ([`crate::server::Simulator`]).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Writing the output failed.
@@ -16,6 +17,9 @@ pub enum Error {
     /// A `fields_to_export` entry that is not a documented field name.
     #[error("unknown field in fields_to_export: {0:?}")]
     UnknownField(String),
+    /// The simulator could not start (bad configuration or address).
+    #[error("simulator: {0}")]
+    Simulator(String),
 }
 
 /// `Result` with this crate's [`Error`].

@@ -12,7 +12,10 @@
 //! - [`archive`] streams users into NDJSON, a gzip, or a Braze-like zip of
 //!   `.txt` entries of about 5,000 users each.
 //!
-//! The Braze HTTP simulator builds on these pieces.
+//! - [`server`] is the Braze simulator built on them: an HTTP server on
+//!   loopback with Braze's export endpoints, S3-like download URLs served
+//!   from spool files, callbacks, and fault knobs for client tests
+//!   ([`Simulator`], [`SimConfig`], [`Faults`]).
 //!
 //! ```
 //! use brazex_sim::{GeneratorConfig, UserGenerator};
@@ -30,13 +33,15 @@ mod fields;
 mod generate;
 mod json;
 mod rng;
+pub mod server;
 
 pub use archive::{
     entry_name, entry_ranges, write_gzip, write_ndjson, write_zip, write_zip_entries,
-    ExportSummary, COMPRESSION_LEVEL, DEFAULT_USERS_PER_ENTRY,
+    write_zip_users, ExportSummary, COMPRESSION_LEVEL, DEFAULT_USERS_PER_ENTRY,
 };
 pub use error::{Error, Result};
 pub use fields::{
     CustomAttributes, FieldSet, CUSTOM_ATTRIBUTE_NAMES, DEPENDENT_FIELDS, EXPORT_FIELDS,
 };
 pub use generate::{GeneratorConfig, UserGenerator, EXPORT_TIMESTAMP, MIN_TIMESTAMP};
+pub use server::{Faults, RunningSim, SegmentConfig, SimConfig, Simulator};

@@ -1,0 +1,85 @@
+//! The fault counters: how many of each configured fault are left.
+//!
+//! Faults are "the first K requests that qualify", global across requests and
+//! connections, so a client's retry sees the next request's fate, exactly as
+//! the test that configured K expects. The counters are atomics because
+//! requests are served concurrently.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::config::Faults;
+
+/// Faults left to inject.
+#[derive(Debug)]
+pub(crate) struct FaultState {
+    pub(crate) config: Faults,
+    trigger_5xx_left: AtomicU32,
+    trigger_429_left: AtomicU32,
+    drop_left: AtomicU32,
+    stall_left: AtomicU32,
+}
+
+/// Takes one from `counter` if it is not zero; true when one was taken.
+fn take(counter: &AtomicU32) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+impl FaultState {
+    pub(crate) fn new(config: Faults) -> Self {
+        FaultState {
+            trigger_5xx_left: AtomicU32::new(config.trigger_5xx_first),
+            trigger_429_left: AtomicU32::new(config.trigger_429_first),
+            drop_left: AtomicU32::new(config.drop_times),
+            stall_left: AtomicU32::new(config.stall_times),
+            config,
+        }
+    }
+
+    /// Whether this trigger request answers 503.
+    pub(crate) fn trigger_5xx(&self) -> bool {
+        take(&self.trigger_5xx_left)
+    }
+
+    /// Whether this trigger request answers 429.
+    pub(crate) fn trigger_429(&self) -> bool {
+        take(&self.trigger_429_left)
+    }
+
+    /// Where a download GET whose body is `body_len` bytes is cut, if it is.
+    /// Only bodies that would pass the point qualify (and use up one of K).
+    pub(crate) fn drop_at(&self, body_len: u64) -> Option<u64> {
+        let at = self.config.drop_after_bytes?;
+        (body_len > at && take(&self.drop_left)).then_some(at)
+    }
+
+    /// Where a download GET whose body is `body_len` bytes stalls, if it does.
+    pub(crate) fn stall_at(&self, body_len: u64) -> Option<u64> {
+        let at = self.config.stall_after_bytes?;
+        (body_len > at && take(&self.stall_left)).then_some(at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_k_then_none() {
+        let f = FaultState::new(Faults {
+            drop_after_bytes: Some(10),
+            drop_times: 2,
+            trigger_5xx_first: 1,
+            ..Faults::default()
+        });
+        assert_eq!(f.drop_at(5), None, "short bodies do not qualify");
+        assert_eq!(f.drop_at(11), Some(10));
+        assert_eq!(f.drop_at(100), Some(10));
+        assert_eq!(f.drop_at(100), None);
+        assert_eq!(f.stall_at(100), None);
+        assert!(f.trigger_5xx());
+        assert!(!f.trigger_5xx());
+        assert!(!f.trigger_429());
+    }
+}
