@@ -9,15 +9,29 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "brazex", version, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
+    /// More log output on stderr: -v for each request, retry, poll and resume; -vv for
+    /// details (the API key is never shown).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Export a segment from Braze, wait for it, download it and write its rows:
+    /// trigger, wait, download and process in one streaming command.
+    Run(Box<RunArgs>),
+    /// Only trigger an export; print Braze's answer (JSON) on stdout.
+    Export(ExportCommandArgs),
+    /// Wait for an export URL, download it and write its rows.
+    Download(Box<DownloadArgs>),
     /// Read export archives (zip, gzip or NDJSON; files, folders or stdin) and write
     /// NDJSON rows.
     Process(ProcessArgs),
+    /// Run the Braze simulator on loopback (for trying brazex out without Braze).
+    Sim(SimArgs),
     /// Write a deterministic Braze-shaped export (zip, gzip or NDJSON) for trying
     /// brazex out and for benchmarks.
     Generate(GenerateArgs),
@@ -85,6 +99,132 @@ pub struct ProcessArgs {
     pub pipeline: PipelineArgs,
 }
 
+/// Where Braze is and how to sign in.
+#[derive(Debug, Args)]
+pub struct BrazeArgs {
+    /// A file holding the REST API key (else the BRAZE_API_KEY environment variable).
+    /// The key needs the users.export.segment permission.
+    #[arg(long, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// The Braze instance: iad-01 … iad-08, us-10, fra-01, fra-02, au-01, id-01, jp-01,
+    /// kr-01 (else BRAZE_REST_ENDPOINT).
+    #[arg(long, value_name = "NAME", conflicts_with = "endpoint")]
+    pub instance: Option<String>,
+
+    /// The REST endpoint URL, e.g. https://rest.iad-01.braze.com or the simulator's.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+}
+
+/// Output format Braze is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormatArg {
+    Zip,
+    Gzip,
+}
+
+/// What to export.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The segment to export.
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "global_control_group"
+    )]
+    pub segment_id: Option<String>,
+
+    /// Export the global control group instead of a segment.
+    #[arg(long, conflicts_with = "segment_id")]
+    pub global_control_group: bool,
+
+    /// fields_to_export, comma-separated (default for `run`: what --select and --where
+    /// read, or every field; for `export`: every field).
+    #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
+    pub fields: Option<Vec<String>>,
+
+    /// custom_attributes_to_export, comma-separated (at most 500).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub custom_attributes: Option<Vec<String>>,
+
+    /// output_format asked of Braze (gzip matters for exports into your own bucket).
+    #[arg(long, value_enum, default_value_t = OutputFormatArg::Zip)]
+    pub output_format: OutputFormatArg,
+
+    /// callback_endpoint sent to Braze: the public URL that reaches --callback-listen.
+    #[arg(long, value_name = "URL")]
+    pub callback_url: Option<String>,
+}
+
+/// How to wait for the export and download it.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// First interval between polls of the export URL, in seconds; it doubles up to 60.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_duration)]
+    pub poll_interval: std::time::Duration,
+
+    /// Give up waiting after this long (e.g. 2h, 90m, 600s).
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
+    pub wait_timeout: std::time::Duration,
+
+    /// Listen on ADDR (e.g. 0.0.0.0:8080) for Braze's callback and proceed as soon as it
+    /// comes; polling goes on as a fallback.
+    #[arg(long, value_name = "ADDR")]
+    pub callback_listen: Option<String>,
+
+    /// Resume the download when no byte arrives for this long.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub stall_timeout: std::time::Duration,
+
+    /// How many times a dropped or stalled download is resumed.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_resumes: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub braze: BrazeArgs,
+    #[command(flatten)]
+    pub export: ExportArgs,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportCommandArgs {
+    #[command(flatten)]
+    pub braze: BrazeArgs,
+    #[command(flatten)]
+    pub export: ExportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The export URL (Braze's `url`). It is presigned: no API key is needed or sent.
+    pub url: String,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on (loopback).
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    pub listen: String,
+    /// Seconds between a trigger and the export being ready.
+    #[arg(long, default_value = "2", value_parser = parse_duration)]
+    pub ready_after: std::time::Duration,
+    /// Users in the simulator's `all` segment.
+    #[arg(long, default_value_t = 20_000)]
+    pub users: u64,
+}
+
 /// Container format written by `generate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GenerateFormat {
@@ -116,7 +256,7 @@ pub struct GenerateArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Users in the demo export.
+    /// Users in the demo segment.
     #[arg(long, default_value_t = 20_000)]
     pub users: u64,
     /// Rows to print (all rows are still processed and counted).
@@ -155,9 +295,41 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("'{text}' is out of range"))
 }
 
+/// Parses a duration: a number with an optional s, m, h or d suffix (seconds if none).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (e.g. 30s, 15m, 2h)"))?;
+    let seconds = match unit {
+        "" | "s" => number,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        "d" => number * 86400.0,
+        "ms" => number / 1000.0,
+        _ => return Err(format!("unknown unit in '{text}' (use ms, s, m, h or d)")),
+    };
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|_| format!("'{text}' is out of range"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("1.5m"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("5 years").is_err());
+        assert!(parse_duration("-1").is_err());
+    }
 
     #[test]
     fn sizes() {

@@ -1,19 +1,20 @@
-//! `brazex demo`: the whole job offline. Generates a Braze-like export zip of
-//! `--users` users in a temporary folder, runs the pipeline on it with a sample
-//! `--where` and `--select`, prints the first rows and the summary.
+//! `brazex demo`: the whole job offline. Starts the Braze simulator on a free loopback
+//! port, runs `brazex run` against it on a demo segment with a sample `--where` and
+//! `--select` (trigger, wait, streaming download, process), prints the first rows and
+//! the summary.
 
 use std::io::{BufRead, BufReader};
+use std::time::Duration;
 
-use brazex_core::filter::Filter;
-use brazex_core::input::Input;
-use brazex_core::path::parse_select;
-use brazex_core::pipeline::{run, Options};
-use brazex_core::select::Selection;
+use anyhow::Context;
+use brazex_braze::{ApiKey, BrazeClient, ExportTarget, RetryPolicy};
+use brazex_sim::{SimConfig, Simulator};
 
-use crate::args::{DemoArgs, GenerateArgs, GenerateFormat};
-use crate::exit::UsageError;
-use crate::generate::write_export;
-use crate::process::describe;
+use crate::args::{
+    BrazeArgs, DemoArgs, ExportArgs, OnErrorArg, OutputFormatArg, PipelineArgs, RunArgs, WaitArgs,
+};
+use crate::braze::{export_request, run_export, runtime};
+use crate::process::{describe, options};
 
 /// The demo's selection: scalar, nested, quoted and `[]` paths.
 pub const DEMO_SELECT: &str = "external_id,email,country,revenue=total_revenue,\
@@ -24,39 +25,70 @@ pub const DEMO_WHERE: &str =
     r#"country == "US" and total_revenue > 10 and exists(purchases[].name)"#;
 
 pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let archive = dir.path().join("segment-export.zip");
+    let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let mut config = SimConfig::new(dir.path().join("spool"));
+    for segment in &mut config.segments {
+        if segment.id == "all" {
+            segment.users = args.users;
+        }
+    }
+    let sim = Simulator::spawn_background(config)?;
     eprintln!(
-        "brazex demo: generating a Braze-like export of {} users…",
+        "brazex demo: Braze simulator on {} (segment 'all': {} users)",
+        sim.endpoint(),
         args.users
     );
-    let generated = write_export(&GenerateArgs {
-        users: args.users,
-        users_per_entry: 5_000,
-        seed: 42,
-        format: GenerateFormat::Zip,
-        output: archive.clone(),
-    })?;
-    eprintln!(
-        "brazex demo: {} entries, {:.1} MB of NDJSON, {:.1} MB zipped",
-        generated.entries,
-        generated.ndjson_bytes as f64 / 1e6,
-        std::fs::metadata(&archive)?.len() as f64 / 1e6
-    );
-    eprintln!(
-        "brazex demo: brazex process segment-export.zip --where '{DEMO_WHERE}' --select '{DEMO_SELECT}'"
-    );
-    let items = parse_select(DEMO_SELECT).map_err(|e| UsageError(e.to_string()))?;
-    let filter = Filter::parse(DEMO_WHERE).map_err(|e| UsageError(e.to_string()))?;
-    let options = Options {
-        filter: Some(filter),
-        selection: Some(Selection::new(&items)),
-        ..Options::default()
-    };
     let rows = dir.path().join("rows.ndjson");
-    let mut out = brazex_core::output::AtomicFile::create(&rows)?;
-    let summary = run(&[Input::File(archive)], &options, &mut out, None)?;
-    out.commit()?;
+    let run = RunArgs {
+        braze: BrazeArgs {
+            api_key_file: None,
+            instance: None,
+            endpoint: Some(sim.endpoint().to_string()),
+        },
+        export: ExportArgs {
+            segment_id: Some("all".into()),
+            global_control_group: false,
+            fields: None,
+            custom_attributes: None,
+            output_format: OutputFormatArg::Zip,
+            callback_url: None,
+        },
+        wait: WaitArgs {
+            poll_interval: Duration::from_millis(500),
+            wait_timeout: Duration::from_secs(300),
+            callback_listen: None,
+            stall_timeout: Duration::from_secs(30),
+            max_resumes: 10,
+        },
+        pipeline: PipelineArgs {
+            select: Some(DEMO_SELECT.into()),
+            where_: Some(DEMO_WHERE.into()),
+            jobs: None,
+            max_line_bytes: 16 << 20,
+            on_error: OnErrorArg::Fail,
+            errors_to: None,
+            output: Some(rows.clone()),
+            quiet: false,
+        },
+    };
+    eprintln!(
+        "brazex demo: brazex run --endpoint {} --segment-id all --where '{DEMO_WHERE}' --select '{DEMO_SELECT}'",
+        sim.endpoint()
+    );
+    let options = options(&run.pipeline)?;
+    let request = export_request(&run.export, Some(&run.pipeline), &options)?;
+    let key = ApiKey::new(sim.api_key())?;
+    let client = BrazeClient::new(sim.endpoint(), key, RetryPolicy::default())?;
+    let runtime = runtime()?;
+    let summary = run_export(
+        &runtime,
+        &client,
+        &ExportTarget::Segment("all".into()),
+        &request,
+        &run.wait,
+        &options,
+        &run.pipeline,
+    )?;
     for line in BufReader::new(std::fs::File::open(&rows)?)
         .lines()
         .take(args.show)
@@ -67,5 +99,6 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         println!("… {} more rows", summary.rows_written - args.show as u64);
     }
     eprintln!("{}", describe(&summary));
+    sim.shutdown();
     Ok(())
 }

@@ -6,13 +6,18 @@
 //! | 1 | bad input data: an invalid line, a damaged archive |
 //! | 2 | usage: a bad flag, selection or expression |
 //! | 3 | I/O: an input that cannot be read, an output that cannot be written |
+//! | 4 | Braze: an error answer (401, 4xx), rate limited past the deadline, Braze or the download unavailable after retries and resumes |
+//! | 5 | the export: not ready before `--wait-timeout`, reported failed, or its link expired |
 
+use brazex_braze::BrazeError;
 use brazex_core::Error;
 
 pub const SUCCESS: i32 = 0;
 pub const DATA: i32 = 1;
 pub const USAGE: i32 = 2;
 pub const IO: i32 = 3;
+pub const BRAZE: i32 = 4;
+pub const EXPORT: i32 = 5;
 
 /// A usage error found after clap's own checks.
 #[derive(Debug, thiserror::Error)]
@@ -25,10 +30,16 @@ pub fn code(error: &anyhow::Error) -> (i32, bool) {
         return (USAGE, true);
     }
     for cause in error.chain() {
+        if let Some(e) = braze_error(cause) {
+            return (braze_code(e), true);
+        }
         if let Some(e) = cause.downcast_ref::<Error>() {
             return match e {
                 e if e.is_broken_pipe() => (SUCCESS, false),
-                Error::Io { .. } => (IO, true),
+                Error::Io { source, .. } => match braze_error(source) {
+                    Some(e) => (braze_code(e), true),
+                    None => (IO, true),
+                },
                 Error::Syntax(_) => (USAGE, true),
                 Error::Cancelled => (IO, true),
                 Error::InvalidJson { .. } | Error::LineTooLong { .. } | Error::Archive { .. } => {
@@ -44,4 +55,27 @@ pub fn code(error: &anyhow::Error) -> (i32, bool) {
         }
     }
     (DATA, true)
+}
+
+/// A Braze error, directly or inside an I/O error (the download reaches the pipeline
+/// as a reader, so its errors come wrapped).
+fn braze_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a BrazeError> {
+    cause.downcast_ref::<BrazeError>().or_else(|| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<BrazeError>())
+    })
+}
+
+fn braze_code(error: &BrazeError) -> i32 {
+    match error {
+        BrazeError::BadKey(_)
+        | BrazeError::UnknownInstance { .. }
+        | BrazeError::BadEndpoint(_)
+        | BrazeError::UnknownField { .. }
+        | BrazeError::TooManyCustomAttributes(_) => USAGE,
+        BrazeError::WaitTimeout(_) | BrazeError::ExportFailed(_) | BrazeError::Expired(_) => EXPORT,
+        _ => BRAZE,
+    }
 }

@@ -16,12 +16,14 @@ pub fn fixture(name: &str) -> String {
 pub struct Invocation {
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
+    env: Vec<(String, String)>,
 }
 
 pub fn brazex(args: &[&str]) -> Invocation {
     Invocation {
         args: args.iter().map(|s| s.to_string()).collect(),
         stdin: None,
+        env: Vec::new(),
     }
 }
 
@@ -31,9 +33,17 @@ impl Invocation {
         self
     }
 
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
     pub fn run(self) -> Run {
         let mut child = Command::new(env!("CARGO_BIN_EXE_brazex"))
             .args(&self.args)
+            .env_remove("BRAZE_API_KEY")
+            .env_remove("BRAZE_REST_ENDPOINT")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
             } else {

@@ -1,0 +1,333 @@
+//! The resumable download: the export archive as a [`std::io::Read`] for the pipeline.
+//!
+//! A task on the tokio runtime GETs the URL and sends the body's chunks through a
+//! bounded channel; the pipeline's decode thread reads them. Nothing is written to
+//! disk and at most `queue` chunks are buffered. When the connection drops, the body
+//! ends before `Content-Length`, or no byte arrives for `stall_timeout`, the task asks
+//! again from the first byte it has not delivered (`Range: bytes=N-`), requiring `206`
+//! and a `Content-Range` that starts at N with the same total; a server that ignores
+//! the range (`200`) is read again from the start and the first N bytes are dropped.
+//! So the bytes delivered are exactly the file's, whatever happens to the connection.
+
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_RANGE, RANGE};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::client::{read_capped, short_url, BrazeClient, MAX_ERROR_BODY};
+use crate::error::{describe, ApiMessage, BrazeError};
+use crate::wait::expired_code;
+
+/// How to download.
+#[derive(Debug, Clone)]
+pub struct DownloadOptions {
+    /// A connection that delivers no byte for this long is dropped and resumed
+    /// (`--stall-timeout`).
+    pub stall_timeout: Duration,
+    /// Resumes allowed in all (`--max-resumes`).
+    pub max_resumes: u32,
+    /// Chunks buffered between the download and the pipeline.
+    pub queue: usize,
+}
+
+impl Default for DownloadOptions {
+    fn default() -> Self {
+        DownloadOptions {
+            stall_timeout: Duration::from_secs(60),
+            max_resumes: 10,
+            queue: 16,
+        }
+    }
+}
+
+/// Counters of a download, for progress display.
+#[derive(Debug, Default)]
+pub struct DownloadProgress {
+    /// Bytes delivered to the reader.
+    pub bytes: AtomicU64,
+    /// `Content-Length` of the archive, 0 while unknown.
+    pub total: AtomicU64,
+    pub resumes: AtomicU32,
+}
+
+/// A download in progress; reading it yields the archive's bytes.
+#[derive(Debug)]
+pub struct Download {
+    chunks: mpsc::Receiver<Result<Bytes, BrazeError>>,
+    current: Bytes,
+    progress: Arc<DownloadProgress>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Download {
+    /// Starts downloading `url` on `runtime`. The URL is presigned: no API key is sent.
+    pub fn start(
+        client: &BrazeClient,
+        runtime: &tokio::runtime::Handle,
+        url: String,
+        options: DownloadOptions,
+    ) -> Download {
+        let (tx, chunks) = mpsc::channel(options.queue.max(1));
+        let progress = Arc::new(DownloadProgress::default());
+        let fetcher = Fetcher {
+            http: client.http.clone(),
+            url,
+            options,
+            progress: progress.clone(),
+            tx,
+            backoff: client.retry.clone(),
+        };
+        let task = runtime.spawn(fetcher.run());
+        Download {
+            chunks,
+            current: Bytes::new(),
+            progress,
+            task,
+        }
+    }
+
+    pub fn progress(&self) -> Arc<DownloadProgress> {
+        self.progress.clone()
+    }
+}
+
+impl Drop for Download {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Read for Download {
+    /// Blocks until the next chunk arrives: call it from a plain thread (the
+    /// pipeline's decode thread), not from the runtime.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        let _ = self.current.split_to(n);
+        Ok(n)
+    }
+}
+
+struct Fetcher {
+    http: reqwest::Client,
+    url: String,
+    options: DownloadOptions,
+    progress: Arc<DownloadProgress>,
+    tx: mpsc::Sender<Result<Bytes, BrazeError>>,
+    backoff: crate::retry::RetryPolicy,
+}
+
+/// How one connection ended.
+enum Ended {
+    /// All bytes delivered.
+    Complete,
+    /// The reader went away: stop quietly.
+    ReaderGone,
+    /// Worth resuming, for this reason.
+    Interrupted(String),
+}
+
+impl Fetcher {
+    async fn run(self) {
+        if let Err(e) = self.fetch().await {
+            let _ = self.tx.send(Err(e)).await;
+        }
+    }
+
+    fn fail(&self, problem: String) -> BrazeError {
+        BrazeError::Download {
+            url: short_url(&self.url),
+            problem,
+        }
+    }
+
+    async fn fetch(&self) -> Result<(), BrazeError> {
+        let mut offset = 0u64;
+        let mut total: Option<u64> = None;
+        let mut resumes = 0u32;
+        loop {
+            let reason = match self.connection(&mut offset, &mut total).await? {
+                Ended::Complete => {
+                    info!("downloaded {offset} bytes ({resumes} resumes)");
+                    return Ok(());
+                }
+                Ended::ReaderGone => return Ok(()),
+                Ended::Interrupted(reason) => reason,
+            };
+            resumes += 1;
+            self.progress.resumes.store(resumes, Ordering::Relaxed);
+            if resumes > self.options.max_resumes {
+                return Err(BrazeError::ResumesExhausted {
+                    url: short_url(&self.url),
+                    offset,
+                    total,
+                    reason,
+                    resumes: self.options.max_resumes,
+                });
+            }
+            let delay = self.backoff.backoff(resumes).min(Duration::from_secs(10));
+            warn!(
+                "download interrupted at byte {offset}: {reason}; resuming in {delay:.1?} ({resumes}/{})",
+                self.options.max_resumes
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One GET, from `offset` on; delivers what it reads and advances `offset`.
+    async fn connection(
+        &self,
+        offset: &mut u64,
+        total: &mut Option<u64>,
+    ) -> Result<Ended, BrazeError> {
+        let stall = self.options.stall_timeout;
+        let mut request = self.http.get(&self.url);
+        if *offset > 0 {
+            request = request.header(RANGE, format!("bytes={offset}-"));
+        }
+        debug!(url = %short_url(&self.url), offset = *offset, "GET (download)");
+        let mut response = match tokio::time::timeout(stall, request.send()).await {
+            Err(_) => {
+                return Ok(Ended::Interrupted(format!(
+                    "no answer within {stall:?} (--stall-timeout)"
+                )))
+            }
+            Ok(Err(e)) => return Ok(Ended::Interrupted(describe(e))),
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status().as_u16();
+        let length = response.content_length();
+        // Bytes at the start of this body that were already delivered.
+        let mut skip = 0u64;
+        match status {
+            200 => {
+                match (*total, length) {
+                    (Some(t), Some(l)) if t != l => {
+                        return Err(self.fail(format!(
+                            "changed size between requests ({t} bytes, then {l})"
+                        )))
+                    }
+                    (None, _) => *total = length,
+                    _ => {}
+                }
+                if *offset > 0 {
+                    info!("the server ignored the range: reading again from the start, skipping {offset} bytes");
+                    skip = *offset;
+                }
+            }
+            206 if *offset > 0 => {
+                let range = response
+                    .headers()
+                    .get(CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_content_range);
+                match range {
+                    Some((start, Some(t))) if start == *offset && total.is_none_or(|known| known == t) => {
+                        *total = Some(t);
+                    }
+                    _ => {
+                        return Err(self.fail(format!(
+                            "answered a resume at byte {offset} with a Content-Range that does not match ({:?})",
+                            response.headers().get(CONTENT_RANGE)
+                        )))
+                    }
+                }
+            }
+            403 | 404 => {
+                let body = read_capped(response, MAX_ERROR_BODY).await;
+                // The export was ready: a refusal now means the link expired.
+                let code = expired_code(&body).unwrap_or_else(|| format!("{status} AccessDenied"));
+                return Err(BrazeError::Expired(code));
+            }
+            s if s >= 500 => return Ok(Ended::Interrupted(format!("the server answered {s}"))),
+            s => {
+                return Err(BrazeError::Api {
+                    what: format!("GET {}", short_url(&self.url)),
+                    status: s,
+                    details: ApiMessage::from_body(&read_capped(response, MAX_ERROR_BODY).await),
+                })
+            }
+        }
+        if let Some(t) = *total {
+            self.progress.total.store(t, Ordering::Relaxed);
+        }
+        loop {
+            let chunk = match tokio::time::timeout(stall, response.chunk()).await {
+                Err(_) => {
+                    return Ok(Ended::Interrupted(format!(
+                        "no data for {stall:?} (--stall-timeout)"
+                    )))
+                }
+                Ok(Err(e)) => return Ok(Ended::Interrupted(describe(e))),
+                Ok(Ok(None)) => {
+                    return Ok(match *total {
+                        Some(t) if *offset < t => {
+                            Ended::Interrupted(format!("the body ended at byte {offset} of {t}"))
+                        }
+                        _ => Ended::Complete,
+                    })
+                }
+                Ok(Ok(Some(chunk))) => chunk,
+            };
+            let mut chunk = chunk;
+            if skip > 0 {
+                let drop = usize::try_from(skip).map_or(chunk.len(), |s| s.min(chunk.len()));
+                let _ = chunk.split_to(drop);
+                skip -= drop as u64;
+            }
+            if chunk.is_empty() {
+                continue;
+            }
+            *offset += chunk.len() as u64;
+            if total.is_some_and(|t| *offset > t) {
+                return Err(self.fail(format!(
+                    "sent more bytes than its Content-Length ({total:?})"
+                )));
+            }
+            self.progress.bytes.store(*offset, Ordering::Relaxed);
+            if self.tx.send(Ok(chunk)).await.is_err() {
+                return Ok(Ended::ReaderGone);
+            }
+        }
+    }
+}
+
+/// Parses `bytes START-END/TOTAL` (TOTAL may be `*`).
+fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
+    let rest = value.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let (start, _end) = range.split_once('-')?;
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(t.parse().ok()?),
+    };
+    Some((start.trim().parse().ok()?, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_ranges() {
+        assert_eq!(
+            parse_content_range("bytes 100-199/1000"),
+            Some((100, Some(1000)))
+        );
+        assert_eq!(parse_content_range("bytes 5-9/*"), Some((5, None)));
+        assert_eq!(parse_content_range("items 5-9/10"), None);
+        assert_eq!(parse_content_range("bytes x-9/10"), None);
+    }
+}

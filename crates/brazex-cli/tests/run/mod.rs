@@ -1,0 +1,417 @@
+//! `brazex run`, `export` and `download` against the Braze simulator over loopback.
+
+use std::time::Duration;
+
+use brazex_sim::{Faults, RunningSim, SimConfig, Simulator};
+
+use crate::util::{brazex, Invocation, Run};
+
+/// A simulator with small segments and short delays, its spool in `dir`.
+fn sim(dir: &tempfile::TempDir, tune: impl FnOnce(&mut SimConfig)) -> RunningSim {
+    let mut config = SimConfig::new(dir.path().join("spool"));
+    config.ready_after = Duration::from_millis(600);
+    config.users_per_entry = 500;
+    for segment in &mut config.segments {
+        if segment.id == "all" {
+            segment.users = 3_000;
+        }
+    }
+    tune(&mut config);
+    Simulator::spawn_background(config).expect("simulator starts")
+}
+
+/// `brazex run` against `sim`, with fast polling.
+fn run(sim: &RunningSim, extra: &[&str]) -> Invocation {
+    let mut args = vec![
+        "run",
+        "--endpoint",
+        sim.endpoint(),
+        "--poll-interval",
+        "0.1",
+    ];
+    args.extend_from_slice(extra);
+    brazex(&args).env("BRAZE_API_KEY", sim.api_key())
+}
+
+/// The rows of the archive the simulator served, processed from disk: what `run`
+/// must print.
+fn rows_from_disk(sim: &RunningSim, extra: &[&str]) -> Vec<u8> {
+    let trigger = sim.triggers().into_iter().last().expect("a trigger");
+    let prefix = trigger.object_prefix.expect("accepted");
+    let file = sim.export_file(&prefix).expect("export file");
+    let mut args = vec!["process", "-q"];
+    args.extend_from_slice(extra);
+    let file = file.to_string_lossy().into_owned();
+    args.push(&file);
+    let out = brazex(&args).run();
+    out.assert_success();
+    out.stdout
+}
+
+fn line_count(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
+}
+
+#[test]
+fn run_streams_the_whole_export() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |_| {});
+    let out = run(&sim, &["--segment-id", "all"]).run();
+    out.assert_success();
+    assert_eq!(line_count(&out.stdout), 3_000);
+    out.assert_stderr_contains("3000 rows read, 3000 written");
+    // Without --select, whole records: every field is asked for.
+    let triggers = sim.triggers();
+    let fields = triggers[0].body.as_ref().expect("json body")["fields_to_export"]
+        .as_array()
+        .expect("fields");
+    assert_eq!(fields.len(), brazex_core::fields::EXPORT_FIELDS.len());
+    assert_eq!(out.stdout, rows_from_disk(&sim, &[]));
+    // It polled at least once before the export was ready (403 AccessDenied).
+    assert!(
+        sim.downloads().iter().any(|d| d.status == 403),
+        "{:?}",
+        sim.downloads()
+    );
+}
+
+#[test]
+fn run_asks_only_for_the_fields_it_needs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |_| {});
+    let select = "id=external_id,purchases[].name,plan=custom_attributes.plan";
+    let filter = r#"country == "US" and custom_attributes."a.b" != null"#;
+    let out = run(
+        &sim,
+        &["--segment-id", "all", "--select", select, "--where", filter],
+    )
+    .run();
+    out.assert_success();
+    let triggers = sim.triggers();
+    let body = triggers[0].body.as_ref().expect("json body");
+    assert_eq!(
+        body["fields_to_export"],
+        serde_json::json!(["external_id", "purchases", "country"])
+    );
+    assert_eq!(
+        body["custom_attributes_to_export"],
+        serde_json::json!(["plan", "a.b"])
+    );
+    assert_eq!(body["segment_id"], "all");
+    assert_eq!(body["output_format"], "zip");
+    assert!(
+        body.get("callback_endpoint").is_none(),
+        "omitted when not given"
+    );
+    out.assert_stderr_contains("requesting fields_to_export [external_id, purchases, country], custom_attributes_to_export [plan, a.b]");
+    assert_eq!(
+        out.stdout,
+        rows_from_disk(&sim, &["--select", select, "--where", filter])
+    );
+}
+
+#[test]
+fn dropped_connections_resume_without_losing_or_doubling_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| {
+        c.faults = Faults {
+            drop_after_bytes: Some(15_000),
+            drop_times: 3,
+            ..Faults::default()
+        };
+    });
+    let out = run(&sim, &["--segment-id", "all", "--select", "braze_id,email"]).run();
+    out.assert_success();
+    out.assert_stderr_contains("the download was resumed 3 times");
+    assert_eq!(line_count(&out.stdout), 3_000);
+    assert_eq!(
+        out.stdout,
+        rows_from_disk(&sim, &["--select", "braze_id,email"])
+    );
+    // Polls ask for bytes=0-0; resumes for the rest from where the body broke off.
+    let resumes: Vec<_> = sim
+        .downloads()
+        .into_iter()
+        .filter_map(|d| d.range)
+        .filter(|r| r != "bytes=0-0")
+        .collect();
+    assert_eq!(resumes.len(), 3, "resumed with Range: {resumes:?}");
+}
+
+#[test]
+fn a_server_that_ignores_ranges_is_read_again_and_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| {
+        c.faults = Faults {
+            drop_after_bytes: Some(100_000),
+            drop_times: 2,
+            ignore_range: true,
+            ..Faults::default()
+        };
+    });
+    let out = run(&sim, &["--segment-id", "all"]).run();
+    out.assert_success();
+    assert_eq!(out.stdout, rows_from_disk(&sim, &[]));
+}
+
+#[test]
+fn a_stalled_download_is_resumed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| {
+        c.faults = Faults {
+            stall_after_bytes: Some(200_000),
+            stall_times: 1,
+            stall_for: Duration::from_secs(30),
+            ..Faults::default()
+        };
+    });
+    let out = run(&sim, &["--segment-id", "all", "--stall-timeout", "500ms"]).run();
+    out.assert_success();
+    out.assert_stderr_contains("resumed 1 times");
+    assert_eq!(out.stdout, rows_from_disk(&sim, &[]));
+}
+
+#[test]
+fn too_many_drops_fail_naming_the_flag() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| {
+        c.faults = Faults {
+            drop_after_bytes: Some(50_000),
+            drop_times: 10,
+            ..Faults::default()
+        };
+    });
+    let out = run(&sim, &["--segment-id", "all", "--max-resumes", "2"]).run();
+    out.assert_exit(4);
+    out.assert_stderr_contains("gave up after 2 resumes (raise --max-resumes)");
+}
+
+#[test]
+fn retries_5xx_and_waits_out_429() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| {
+        c.faults = Faults {
+            trigger_5xx_first: 2,
+            trigger_429_first: 1,
+            rate_limit_reset_secs: 1,
+            ..Faults::default()
+        };
+    });
+    let out = run(&sim, &["--segment-id", "small", "-v"]).run();
+    out.assert_success();
+    assert_eq!(line_count(&out.stdout), 10);
+    assert!(sim.triggers().len() >= 4, "{:?}", sim.triggers().len());
+    out.assert_stderr_contains("429");
+    out.assert_stderr_contains("503");
+}
+
+#[test]
+fn the_callback_ends_the_wait_before_the_next_poll() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| c.ready_after = Duration::from_millis(300));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let url = format!("http://{addr}/braze-callback");
+    let started = std::time::Instant::now();
+    let out = brazex(&[
+        "run",
+        "--endpoint",
+        sim.endpoint(),
+        "--segment-id",
+        "small",
+        // Polls far apart: only the callback can end the wait quickly.
+        "--poll-interval",
+        "60",
+        "--callback-listen",
+        &addr.to_string(),
+        "--callback-url",
+        &url,
+    ])
+    .env("BRAZE_API_KEY", sim.api_key())
+    .run();
+    out.assert_success();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(line_count(&out.stdout), 10);
+    assert_eq!(
+        sim.triggers()[0].body.as_ref().expect("json body")["callback_endpoint"],
+        url
+    );
+    assert!(!sim.callbacks().is_empty());
+}
+
+#[test]
+fn an_empty_segment_gives_no_rows_and_success() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |_| {});
+    let out = run(&sim, &["--segment-id", "empty"]).run();
+    out.assert_success();
+    assert!(out.stdout.is_empty());
+    out.assert_stderr_contains("0 rows read, 0 written");
+}
+
+#[test]
+fn a_bad_key_is_refused_with_braze_s_message_and_a_hint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |_| {});
+    let out = run(&sim, &["--segment-id", "all"])
+        .env("BRAZE_API_KEY", "wrong-key-123")
+        .run();
+    out.assert_exit(4);
+    out.assert_stderr_contains("Braze rejected the API key (401 Unauthorized)");
+    out.assert_stderr_contains("only works on its own instance");
+    assert!(!out.stderr.contains("wrong-key-123"));
+    let out = run(&sim, &["--segment-id", "all"])
+        .env("BRAZE_API_KEY", "\"quoted\"")
+        .run();
+    out.assert_exit(4);
+    out.assert_stderr_contains("wrapped in quotes");
+}
+
+#[test]
+fn unknown_fields_are_usage_errors_with_a_suggestion() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |_| {});
+    let out = run(&sim, &["--segment-id", "all", "--fields", "email,emial"]).run();
+    out.assert_exit(2);
+    out.assert_stderr_contains("unknown field 'emial' in fields_to_export (did you mean 'email'?)");
+    out.assert_stderr_contains("valid fields: apps,");
+    assert!(sim.triggers().is_empty(), "nothing was sent");
+}
+
+#[test]
+fn an_expired_link_says_braze_deletes_exports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| c.ttl = Duration::from_millis(1));
+    let out = run(&sim, &["--segment-id", "small"]).run();
+    out.assert_exit(5);
+    out.assert_stderr_contains("expired");
+    out.assert_stderr_contains("about four hours");
+}
+
+#[test]
+fn the_wait_times_out_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| c.ready_after = Duration::from_secs(3600));
+    let out = run(&sim, &["--segment-id", "small", "--wait-timeout", "1s"]).run();
+    out.assert_exit(5);
+    out.assert_stderr_contains("not ready after 1s (--wait-timeout)");
+    out.assert_stderr_contains("failed exports by email only");
+}
+
+#[test]
+fn the_key_never_shows_at_the_highest_verbosity() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| {
+        c.faults = Faults {
+            trigger_5xx_first: 1,
+            drop_after_bytes: Some(100_000),
+            drop_times: 1,
+            ..Faults::default()
+        };
+    });
+    let key = sim.api_key().to_string();
+    let out = run(&sim, &["--segment-id", "all", "-vv"]).run();
+    out.assert_success();
+    assert!(
+        out.stderr.contains("POST /users/export/segment"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains(&key),
+        "the key leaked:\n{}",
+        out.stderr
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&key));
+    // A failure too.
+    let out = run(&sim, &["--segment-id", "nope", "-vv"]).run();
+    out.assert_exit(4);
+    assert!(!out.stderr.contains(&key));
+}
+
+#[test]
+fn export_prints_braze_s_answer_and_download_processes_a_url() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |_| {});
+    let out = brazex(&[
+        "export",
+        "--endpoint",
+        sim.endpoint(),
+        "--segment-id",
+        "small",
+        "--fields",
+        "email,external_id",
+    ])
+    .env("BRAZE_API_KEY", sim.api_key())
+    .run();
+    out.assert_success();
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(answer["message"], "success");
+    let url = answer["url"].as_str().expect("url").to_string();
+    assert_eq!(
+        sim.triggers()[0].body.as_ref().expect("json body")["fields_to_export"],
+        serde_json::json!(["email", "external_id"])
+    );
+    let out: Run = brazex(&[
+        "download",
+        &url,
+        "--poll-interval",
+        "0.1",
+        "--select",
+        "external_id",
+    ])
+    .run();
+    out.assert_success();
+    assert_eq!(line_count(&out.stdout), 10);
+}
+
+#[test]
+fn missing_configuration_is_a_usage_error() {
+    let out = brazex(&["run", "--segment-id", "x"]).run();
+    out.assert_exit(2);
+    out.assert_stderr_contains("no API key: set BRAZE_API_KEY or give --api-key-file PATH");
+    let out = brazex(&["run", "--segment-id", "x"])
+        .env("BRAZE_API_KEY", "k")
+        .run();
+    out.assert_exit(2);
+    out.assert_stderr_contains("no Braze endpoint");
+    let out = brazex(&["run", "--segment-id", "x", "--instance", "iad-99"])
+        .env("BRAZE_API_KEY", "k")
+        .run();
+    out.assert_exit(2);
+    out.assert_stderr_contains("unknown Braze instance 'iad-99'");
+}
+
+#[test]
+fn a_segment_already_exporting_is_retried_with_backoff() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| c.ready_after = Duration::from_secs(2));
+    brazex(&[
+        "export",
+        "--endpoint",
+        sim.endpoint(),
+        "--segment-id",
+        "small",
+    ])
+    .env("BRAZE_API_KEY", sim.api_key())
+    .run()
+    .assert_success();
+    let started = std::time::Instant::now();
+    let out = run(&sim, &["--segment-id", "small"]).run();
+    out.assert_success();
+    out.assert_stderr_contains("already running");
+    assert_eq!(line_count(&out.stdout), 10);
+    // Backed off (not the hour until X-RateLimit-Reset).
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    let statuses: Vec<u16> = sim.triggers().iter().map(|t| t.status).collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+}
