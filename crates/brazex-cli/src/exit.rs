@@ -42,9 +42,10 @@ pub fn code(error: &anyhow::Error) -> (i32, bool) {
                 },
                 Error::Syntax(_) => (USAGE, true),
                 Error::Cancelled => (IO, true),
-                Error::InvalidJson { .. } | Error::LineTooLong { .. } | Error::Archive { .. } => {
-                    (DATA, true)
-                }
+                Error::InvalidJson { .. }
+                | Error::LineTooLong { .. }
+                | Error::Column { .. }
+                | Error::Archive { .. } => (DATA, true),
             };
         }
         if let Some(e) = cause.downcast_ref::<std::io::Error>() {

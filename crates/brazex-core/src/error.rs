@@ -75,6 +75,14 @@ pub enum Error {
     #[error("{place}: invalid JSON: {message}")]
     InvalidJson { place: LinePlace, message: String },
 
+    /// A value that does not fit its output column (a string in an int column, a bad date).
+    #[error("{place}: column {column}: {message}")]
+    Column {
+        place: LinePlace,
+        column: String,
+        message: String,
+    },
+
     /// A line longer than the configured limit.
     #[error("{place}: line is longer than {limit} bytes (raise the limit with --max-line-bytes)")]
     LineTooLong { place: LinePlace, limit: usize },
@@ -123,13 +131,18 @@ impl Error {
 
     /// True for errors that concern one line only, so that `--on-error skip` may go on.
     pub fn is_skippable(&self) -> bool {
-        matches!(self, Error::InvalidJson { .. } | Error::LineTooLong { .. })
+        matches!(
+            self,
+            Error::InvalidJson { .. } | Error::LineTooLong { .. } | Error::Column { .. }
+        )
     }
 
     /// The line this error concerns, for the `--errors-to` record.
     pub fn line_place(&self) -> Option<&LinePlace> {
         match self {
-            Error::InvalidJson { place, .. } | Error::LineTooLong { place, .. } => Some(place),
+            Error::InvalidJson { place, .. }
+            | Error::LineTooLong { place, .. }
+            | Error::Column { place, .. } => Some(place),
             _ => None,
         }
     }

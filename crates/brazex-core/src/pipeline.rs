@@ -13,11 +13,13 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::archive::{read_central_directory, Decoder, Format};
+use crate::encode::{Encoder, NdjsonEncoder, Sink, WriteSink};
 use crate::error::{Error, LinePlace, Result};
 use crate::filter::{Filter, FilterScratch};
 use crate::frame::{Block, Framer};
@@ -98,28 +100,51 @@ pub struct BadLine {
 pub type BadLineSink<'a> = &'a mut dyn FnMut(&BadLine) -> Result<()>;
 
 /// What a worker made of a block.
-#[derive(Debug, Default)]
-struct OutBlock {
-    data: Vec<u8>,
+#[derive(Debug)]
+struct OutBlock<B> {
+    data: B,
     rows_read: u64,
     rows_written: u64,
     rows_filtered: u64,
     bad: Vec<BadLine>,
 }
 
-/// Runs the pipeline over `inputs`, writing NDJSON to `out` and skipped lines to
-/// `bad_lines` (when given). Returns the counts; on error, what was written before
-/// the error is complete lines in input order.
+/// Runs the pipeline over `inputs`, writing NDJSON (`options.selection` applied) to
+/// `out` and skipped lines to `bad_lines` (when given). Returns the counts; on error,
+/// what was written before the error is complete lines in input order.
 pub fn run(
     inputs: &[Input],
     options: &Options,
     out: &mut dyn Write,
+    bad_lines: Option<BadLineSink<'_>>,
+) -> Result<Summary> {
+    let selection = options.selection.clone().map(Arc::new);
+    let make_encoder = move || NdjsonEncoder::new(selection.clone());
+    let summary = run_with(
+        inputs,
+        options,
+        &make_encoder,
+        &mut WriteSink(out),
+        bad_lines,
+    )?;
+    out.flush()
+        .map_err(|e| Error::io("cannot write the output", e))?;
+    Ok(summary)
+}
+
+/// Runs the pipeline with any output format: `make_encoder` gives each worker its
+/// [`Encoder`]; `sink` receives the encoded blocks in input order.
+pub fn run_with<E: Encoder>(
+    inputs: &[Input],
+    options: &Options,
+    make_encoder: &(dyn Fn() -> E + Sync),
+    sink: &mut dyn Sink<E::Block>,
     mut bad_lines: Option<BadLineSink<'_>>,
 ) -> Result<Summary> {
     let started = Instant::now();
     let jobs = options.jobs.max(1);
     let (block_tx, block_rx) = bounded::<Block>(2 * jobs);
-    let (out_tx, out_rx) = bounded::<(u64, Result<OutBlock>)>(2 * jobs);
+    let (out_tx, out_rx) = bounded::<(u64, Result<OutBlock<E::Block>>)>(2 * jobs);
 
     let (decoded, written) = std::thread::scope(|scope| {
         let decoder = std::thread::Builder::new()
@@ -131,12 +156,14 @@ pub fn run(
             let out_tx = out_tx.clone();
             std::thread::Builder::new()
                 .name(format!("brazex-work-{n}"))
-                .spawn_scoped(scope, move || work(options, block_rx, out_tx))
+                .spawn_scoped(scope, move || {
+                    work(options, make_encoder(), block_rx, out_tx)
+                })
                 .map_err(|e| Error::io("cannot start a thread", e))?;
         }
         drop(block_rx);
         drop(out_tx);
-        let written = write_in_order(out_rx, out, &mut bad_lines);
+        let written = write_in_order(out_rx, sink, &mut bad_lines);
         let decoded = decoder.join().unwrap_or(Err(Error::Cancelled));
         Ok::<_, Error>((decoded, written))
     })?;
@@ -144,8 +171,6 @@ pub fn run(
     // damage the decoder met later.
     let mut summary = written?;
     let decoded = decoded?;
-    out.flush()
-        .map_err(|e| Error::io("cannot write the output", e))?;
     summary.inputs = decoded.inputs;
     summary.entries = decoded.entries;
     summary.bytes_in = decoded.bytes_in;
@@ -212,11 +237,16 @@ fn central_directory(
 }
 
 /// A worker: parses and selects blocks until the input ends or the writer goes away.
-fn work(options: &Options, blocks: Receiver<Block>, out: Sender<(u64, Result<OutBlock>)>) {
+fn work<E: Encoder>(
+    options: &Options,
+    mut encoder: E,
+    blocks: Receiver<Block>,
+    out: Sender<(u64, Result<OutBlock<E::Block>>)>,
+) {
     let mut scratch = Scratch::default();
     for block in blocks {
         let seq = block.seq;
-        let result = process_block(&block, options, &mut scratch);
+        let result = process_block(&block, options, &mut scratch, &mut encoder);
         let failed = result.is_err();
         if out.send((seq, result)).is_err() || failed {
             return;
@@ -228,23 +258,20 @@ fn work(options: &Options, blocks: Receiver<Block>, out: Sender<(u64, Result<Out
 #[derive(Debug, Default)]
 struct Scratch {
     parser: RecordParser,
-    slots: Vec<Option<usize>>,
     filter: FilterScratch,
 }
 
-fn process_block(block: &Block, options: &Options, scratch: &mut Scratch) -> Result<OutBlock> {
-    let Scratch {
-        parser,
-        slots,
-        filter,
-    } = scratch;
-    let mut out = OutBlock {
-        data: Vec::with_capacity(match options.selection {
-            None => block.data.len(),
-            Some(_) => block.data.len() / 4,
-        }),
-        ..OutBlock::default()
-    };
+fn process_block<E: Encoder>(
+    block: &Block,
+    options: &Options,
+    scratch: &mut Scratch,
+    encoder: &mut E,
+) -> Result<OutBlock<E::Block>> {
+    let Scratch { parser, filter } = scratch;
+    let mut rows_read = 0;
+    let mut rows_written = 0;
+    let mut rows_filtered = 0;
+    let mut bad = Vec::new();
     let mut line_no = block.first_line;
     let mut start = 0;
     let data = &block.data;
@@ -260,7 +287,7 @@ fn process_block(block: &Block, options: &Options, scratch: &mut Scratch) -> Res
         if line.first() != Some(&b'{') && line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        out.rows_read += 1;
+        rows_read += 1;
         let place = || LinePlace {
             entry: block.entry.clone(),
             line: this_line,
@@ -275,18 +302,11 @@ fn process_block(block: &Block, options: &Options, scratch: &mut Scratch) -> Res
                 Ok(record) => {
                     if let Some(expr) = &options.filter {
                         if !expr.matches(&record, filter) {
-                            out.rows_filtered += 1;
+                            rows_filtered += 1;
                             continue;
                         }
                     }
-                    match &options.selection {
-                        None => {
-                            out.data.extend_from_slice(line);
-                            out.data.push(b'\n');
-                        }
-                        Some(selection) => selection.write(&record, slots, &mut out.data),
-                    }
-                    Ok(())
+                    encoder.row(&record, &place)
                 }
                 Err(e) => Err(Error::InvalidJson {
                     place: place(),
@@ -295,8 +315,8 @@ fn process_block(block: &Block, options: &Options, scratch: &mut Scratch) -> Res
             }
         };
         match outcome {
-            Ok(()) => out.rows_written += 1,
-            Err(e) if options.on_error == OnError::Skip => out.bad.push(BadLine {
+            Ok(()) => rows_written += 1,
+            Err(e) if options.on_error == OnError::Skip && e.is_skippable() => bad.push(BadLine {
                 place: place(),
                 error: e.to_string(),
                 text: line.to_vec(),
@@ -304,24 +324,29 @@ fn process_block(block: &Block, options: &Options, scratch: &mut Scratch) -> Res
             Err(e) => return Err(e),
         }
     }
-    Ok(out)
+    Ok(OutBlock {
+        data: encoder.finish_block(),
+        rows_read,
+        rows_written,
+        rows_filtered,
+        bad,
+    })
 }
 
 /// Writes the workers' blocks in sequence order.
-fn write_in_order(
-    results: Receiver<(u64, Result<OutBlock>)>,
-    out: &mut dyn Write,
+fn write_in_order<B>(
+    results: Receiver<(u64, Result<OutBlock<B>>)>,
+    sink: &mut dyn Sink<B>,
     bad_lines: &mut Option<BadLineSink<'_>>,
 ) -> Result<Summary> {
     let mut summary = Summary::default();
-    let mut waiting: BTreeMap<u64, Result<OutBlock>> = BTreeMap::new();
+    let mut waiting: BTreeMap<u64, Result<OutBlock<B>>> = BTreeMap::new();
     let mut next = 0u64;
     for (seq, result) in results {
         waiting.insert(seq, result);
         while let Some(result) = waiting.remove(&next) {
             let block = result?;
-            out.write_all(&block.data)
-                .map_err(|e| Error::io("cannot write the output", e))?;
+            sink.write_block(block.data, block.rows_written)?;
             summary.rows_read += block.rows_read;
             summary.rows_written += block.rows_written;
             summary.rows_filtered += block.rows_filtered;

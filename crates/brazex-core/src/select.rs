@@ -17,6 +17,8 @@ pub struct Selection {
 
 #[derive(Debug, Clone)]
 struct CompiledItem {
+    /// The output name (alias or path as written).
+    name: String,
     /// `{"name":` for the first item, `,"name":` for the others.
     prefix: Vec<u8>,
     /// Index into `Selection::roots`.
@@ -48,6 +50,7 @@ impl Selection {
                 );
                 prefix.push(b':');
                 CompiledItem {
+                    name: item.name.clone(),
                     prefix,
                     root,
                     segments: item.path.segments.clone(),
@@ -55,6 +58,34 @@ impl Selection {
             })
             .collect();
         Selection { items, roots }
+    }
+
+    /// The output names of the items, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(|i| i.name.as_str())
+    }
+
+    /// The paths of the items, in order.
+    pub fn paths(&self) -> impl Iterator<Item = &[Segment]> {
+        self.items.iter().map(|i| i.segments.as_slice())
+    }
+
+    /// Resolves every item of `record` to values, for encoders that need typed values
+    /// rather than JSON text: `each(index, resolved)` is called once per item, in order.
+    pub fn resolve<'a>(
+        &self,
+        record: &Record<'a>,
+        slots: &mut Vec<Option<usize>>,
+        mut each: impl FnMut(usize, Resolved<'a>),
+    ) {
+        find_roots(record, &self.roots, slots);
+        for (index, item) in self.items.iter().enumerate() {
+            let value = slots[item.root].map(|node| record.value_at(node));
+            each(
+                index,
+                resolve_key_value(value, &item.segments[0], &item.segments[1..]),
+            );
+        }
     }
 
     /// The distinct top-level keys the selection reads.
@@ -98,6 +129,44 @@ pub fn find_roots(record: &Record<'_>, roots: &[String], slots: &mut Vec<Option<
         if remaining == 0 {
             break;
         }
+    }
+}
+
+/// A selected item's value, before encoding.
+#[derive(Debug, Clone)]
+pub enum Resolved<'a> {
+    /// The path leads nowhere (a missing key, or `[]` on something not an array).
+    Missing,
+    /// The value at the path.
+    Value(Value<'a>),
+    /// A path with `[]`: one resolution per element of the array.
+    Each(Vec<Resolved<'a>>),
+}
+
+fn resolve_key_value<'a>(
+    value: Option<Value<'a>>,
+    segment: &Segment,
+    rest: &[Segment],
+) -> Resolved<'a> {
+    if !segment.each {
+        return resolve_from(value, rest);
+    }
+    match value {
+        Some(array) if array.kind() == Kind::Array => Resolved::Each(
+            array
+                .elements()
+                .map(|e| resolve_from(Some(e), rest))
+                .collect(),
+        ),
+        _ => Resolved::Missing,
+    }
+}
+
+fn resolve_from<'a>(value: Option<Value<'a>>, rest: &[Segment]) -> Resolved<'a> {
+    match (value, rest.split_first()) {
+        (None, _) => Resolved::Missing,
+        (Some(v), None) => Resolved::Value(v),
+        (Some(v), Some((segment, rest))) => resolve_key_value(v.get(&segment.key), segment, rest),
     }
 }
 

@@ -1,0 +1,88 @@
+//! The seam between the pipeline and output formats.
+//!
+//! An [`Encoder`] runs on each worker: it receives every row that passed `--where`,
+//! already parsed, and builds one encoded block per input block (NDJSON or CSV bytes,
+//! an Arrow record batch). A [`Sink`] runs on the writer thread and receives the blocks
+//! in input order (a file, rotating parts, a Parquet writer). Formats live in their own
+//! modules or crates (`brazex-parquet`); the pipeline knows only these two traits.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::error::{Error, LinePlace, Result};
+use crate::record::Record;
+use crate::select::Selection;
+
+/// Encodes rows on a worker thread.
+pub trait Encoder: Send {
+    /// What one input block becomes.
+    type Block: Send;
+
+    /// Appends one row. An error concerns this row only (with `--on-error skip` the row
+    /// is skipped), so an encoder must leave no part of a failed row behind.
+    fn row(&mut self, record: &Record<'_>, place: &dyn Fn() -> LinePlace) -> Result<()>;
+
+    /// The rows appended since the last call, as one block.
+    fn finish_block(&mut self) -> Self::Block;
+}
+
+/// Receives encoded blocks in input order, on the writer thread.
+pub trait Sink<B> {
+    /// Writes one block holding `rows` rows.
+    fn write_block(&mut self, block: B, rows: u64) -> Result<()>;
+}
+
+/// NDJSON: each record byte for byte (less any `\r`), or the `--select`ed object.
+#[derive(Debug)]
+pub struct NdjsonEncoder {
+    selection: Option<Arc<Selection>>,
+    slots: Vec<Option<usize>>,
+    out: Vec<u8>,
+}
+
+impl NdjsonEncoder {
+    pub fn new(selection: Option<Arc<Selection>>) -> NdjsonEncoder {
+        NdjsonEncoder {
+            selection,
+            slots: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+}
+
+impl Encoder for NdjsonEncoder {
+    type Block = Vec<u8>;
+
+    fn row(&mut self, record: &Record<'_>, _place: &dyn Fn() -> LinePlace) -> Result<()> {
+        match &self.selection {
+            None => {
+                self.out.extend_from_slice(record.line());
+                self.out.push(b'\n');
+            }
+            Some(selection) => selection.write(record, &mut self.slots, &mut self.out),
+        }
+        Ok(())
+    }
+
+    fn finish_block(&mut self) -> Vec<u8> {
+        let capacity = self.out.capacity();
+        std::mem::replace(&mut self.out, Vec::with_capacity(capacity))
+    }
+}
+
+/// Writes byte blocks to a [`Write`] (stdout, a file).
+pub struct WriteSink<'w>(pub &'w mut dyn Write);
+
+impl std::fmt::Debug for WriteSink<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteSink")
+    }
+}
+
+impl Sink<Vec<u8>> for WriteSink<'_> {
+    fn write_block(&mut self, block: Vec<u8>, _rows: u64) -> Result<()> {
+        self.0
+            .write_all(&block)
+            .map_err(|e| Error::io("cannot write the output", e))
+    }
+}
