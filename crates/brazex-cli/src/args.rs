@@ -62,6 +62,12 @@ pub struct PipelineArgs {
     #[arg(long = "where", value_name = "EXPR")]
     pub where_: Option<String>,
 
+    /// Parse every line, even those that lack the literals --where implies (by default
+    /// they are skipped unparsed: the rows out are the same, but an invalid line that
+    /// could not match is then counted as filtered rather than reported).
+    #[arg(long)]
+    pub no_prefilter: bool,
+
     /// Worker threads for parsing and selecting (default: the number of cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,

@@ -63,6 +63,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         pipeline: PipelineArgs {
             select: Some(DEMO_SELECT.into()),
             where_: Some(DEMO_WHERE.into()),
+            no_prefilter: false,
             jobs: None,
             max_line_bytes: 16 << 20,
             on_error: OnErrorArg::Fail,

@@ -59,6 +59,7 @@ pub fn options(args: &PipelineArgs) -> anyhow::Result<Options> {
             OnErrorArg::Skip => OnError::Skip,
         },
         filter,
+        prefilter: !args.no_prefilter,
         selection,
         ..defaults
     })

@@ -502,3 +502,55 @@ fn where_errors_and_warnings() {
     run.assert_stderr_contains("did you mean 'country'?");
     assert!(run.stdout.is_empty());
 }
+
+/// The literal pre-check never changes the rows; `--no-prefilter` parses every line.
+#[test]
+fn the_prefilter_changes_no_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = dir.path().join("g.zip");
+    brazex(&[
+        "generate",
+        "--users",
+        "4000",
+        "--users-per-entry",
+        "500",
+        "-o",
+        zip.to_str().expect("utf-8"),
+    ])
+    .run()
+    .assert_success();
+    let zip = zip.to_str().expect("utf-8");
+    for expr in [
+        r#"country == "US" and purchases[].name == "gift_card""#,
+        r#"country in ["JP", "BR"] or home_city == "München""#,
+        r#"custom_attributes.favorite_tags contains "tech" and exists(phone)"#,
+    ] {
+        let fast = brazex(&["process", "-q", "--where", expr, zip]).run();
+        fast.assert_success();
+        let exact = brazex(&["process", "-q", "--no-prefilter", "--where", expr, zip]).run();
+        exact.assert_success();
+        assert!(!fast.stdout.is_empty(), "{expr}");
+        assert!(
+            fast.stdout == exact.stdout,
+            "{expr}: the pre-check changed the rows"
+        );
+    }
+    // An escaped match is still found.
+    let input = b"{\"country\":\"\\u0055S\"}\n{\"country\":\"GB\"}\n".to_vec();
+    let run = brazex(&["process", "-q", "--where", "country == \"US\""])
+        .stdin(input)
+        .run();
+    assert_eq!(run.stdout, b"{\"country\":\"\\u0055S\"}\n");
+    // An invalid line that cannot match: counted as filtered, or reported without it.
+    let input = b"{\"country\":\"US\"}\n{\"country\": GB}\n".to_vec();
+    let run = brazex(&["process", "--where", "country == \"US\""])
+        .stdin(input.clone())
+        .run();
+    run.assert_success();
+    run.assert_stderr_contains("2 rows read, 1 written, 1 filtered out");
+    let run = brazex(&["process", "--no-prefilter", "--where", "country == \"US\""])
+        .stdin(input)
+        .run();
+    run.assert_exit(1);
+    run.assert_stderr_contains("<stdin>:2: invalid JSON");
+}

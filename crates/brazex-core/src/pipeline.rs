@@ -21,7 +21,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use crate::archive::{read_central_directory, Decoder, Format};
 use crate::encode::{Encoder, NdjsonEncoder, Sink, WriteSink};
 use crate::error::{Error, LinePlace, Result};
-use crate::filter::{Filter, FilterScratch};
+use crate::filter::{Filter, FilterScratch, Prefilter};
 use crate::frame::{Block, Framer};
 use crate::input::{Input, Opened};
 use crate::record::RecordParser;
@@ -51,6 +51,9 @@ pub struct Options {
     pub on_error: OnError,
     /// `--where`; `None` keeps every record.
     pub filter: Option<Filter>,
+    /// Skip lines (and blocks) that lack the literals `--where` implies, before
+    /// parsing them ([`crate::filter::Prefilter`]); `--no-prefilter` turns it off.
+    pub prefilter: bool,
     /// `--select`; `None` passes records through byte for byte.
     pub selection: Option<Selection>,
 }
@@ -64,6 +67,7 @@ impl Default for Options {
             read_bytes: 256 << 10,
             on_error: OnError::Fail,
             filter: None,
+            prefilter: true,
             selection: None,
         }
     }
@@ -243,7 +247,14 @@ fn work<E: Encoder>(
     blocks: Receiver<Block>,
     out: Sender<(u64, Result<OutBlock<E::Block>>)>,
 ) {
-    let mut scratch = Scratch::default();
+    let mut scratch = Scratch {
+        prefilter: options
+            .filter
+            .as_ref()
+            .filter(|_| options.prefilter)
+            .and_then(Filter::prefilter),
+        ..Scratch::default()
+    };
     for block in blocks {
         let seq = block.seq;
         let result = process_block(&block, options, &mut scratch, &mut encoder);
@@ -259,6 +270,8 @@ fn work<E: Encoder>(
 struct Scratch {
     parser: RecordParser,
     filter: FilterScratch,
+    /// The literal pre-check of `--where`, when it has one and it is on.
+    prefilter: Option<Prefilter>,
 }
 
 fn process_block<E: Encoder>(
@@ -267,11 +280,21 @@ fn process_block<E: Encoder>(
     scratch: &mut Scratch,
     encoder: &mut E,
 ) -> Result<OutBlock<E::Block>> {
-    let Scratch { parser, filter } = scratch;
+    let Scratch {
+        parser,
+        filter,
+        prefilter,
+    } = scratch;
     let mut rows_read = 0;
     let mut rows_written = 0;
     let mut rows_filtered = 0;
     let mut bad = Vec::new();
+    // No line of the block can match: count its rows and go (lines over the limit
+    // would be cut by the framer or are reported below, so only check short blocks'
+    // lines for length here).
+    let block_cannot_match = prefilter
+        .as_ref()
+        .is_some_and(|p| !p.may_match(&block.data));
     let mut line_no = block.first_line;
     let mut start = 0;
     let data = &block.data;
@@ -297,6 +320,9 @@ fn process_block<E: Encoder>(
                 place: place(),
                 limit: options.max_line_bytes,
             })
+        } else if block_cannot_match || prefilter.as_ref().is_some_and(|p| !p.may_match(line)) {
+            rows_filtered += 1;
+            continue;
         } else {
             match parser.parse(line) {
                 Ok(record) => {

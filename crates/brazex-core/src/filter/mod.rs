@@ -57,12 +57,15 @@ mod eval;
 mod lex;
 mod number;
 mod parse;
+mod prefilter;
 mod time;
 
 #[cfg(test)]
 mod tests;
 
 use std::time::SystemTime;
+
+pub use prefilter::Prefilter;
 
 use crate::fields::{closest_field, is_user_field};
 use crate::path::SyntaxError;
@@ -109,6 +112,11 @@ impl Filter {
     pub fn matches(&self, record: &Record<'_>, scratch: &mut FilterScratch) -> bool {
         find_roots(record, &self.roots, &mut scratch.slots);
         eval::eval(&self.expr, record, &scratch.slots)
+    }
+
+    /// The literal pre-check implied by the expression, if any ([`Prefilter`]).
+    pub fn prefilter(&self) -> Option<Prefilter> {
+        Prefilter::of(&self.expr)
     }
 
     /// Every path the expression reads, as written.
