@@ -10,11 +10,24 @@ use std::sync::Arc;
 use crate::archive::EntrySink;
 use crate::error::{Error, LinePlace, Result};
 
+/// Where a block stands in the output order. Output is written unit by unit (an input,
+/// or one zip entry when entries are decoded in parallel) and, within a unit, block by
+/// block; a unit's last block lets the next unit begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Seq {
+    pub unit: u64,
+    pub index: u64,
+}
+
 /// Complete lines of one entry.
 #[derive(Debug)]
 pub struct Block {
     /// Position in the whole run: the writer restores input order by it.
-    pub seq: u64,
+    pub seq: Seq,
+    /// The unit's last block (it may be empty).
+    pub last: bool,
+    /// Sent ahead of the unit being written, under the pipeline's read-ahead bound.
+    pub ahead: bool,
     /// `ARCHIVE!ENTRY`, or the input's name.
     pub entry: Arc<str>,
     /// One-based number of the first line in `data`.
@@ -31,7 +44,7 @@ pub struct Framer<'e> {
     buf: Vec<u8>,
     block_bytes: usize,
     max_line_bytes: usize,
-    next_seq: u64,
+    next_seq: Seq,
     /// Decompressed bytes seen, in all entries.
     pub bytes: u64,
     /// Entries seen.
@@ -49,11 +62,11 @@ impl std::fmt::Debug for Framer<'_> {
 }
 
 impl<'e> Framer<'e> {
-    /// `block_bytes` is the target block size; `first_seq` numbers the first block.
+    /// `block_bytes` is the target block size; blocks belong to unit 0 until
+    /// [`Framer::start_unit`] says otherwise.
     pub fn new(
         block_bytes: usize,
         max_line_bytes: usize,
-        first_seq: u64,
         emit: &'e mut dyn FnMut(Block) -> Result<()>,
     ) -> Framer<'e> {
         Framer {
@@ -63,7 +76,7 @@ impl<'e> Framer<'e> {
             buf: Vec::new(),
             block_bytes: block_bytes.max(1),
             max_line_bytes,
-            next_seq: first_seq,
+            next_seq: Seq::default(),
             bytes: 0,
             entries: 0,
             emit,
@@ -75,20 +88,32 @@ impl<'e> Framer<'e> {
         self.input = input;
     }
 
-    /// The sequence number the next block will get.
-    pub fn next_seq(&self) -> u64 {
-        self.next_seq
+    /// The blocks that follow belong to `unit`.
+    pub fn start_unit(&mut self, unit: u64) {
+        self.next_seq = Seq { unit, index: 0 };
+    }
+
+    /// Ends the current unit with its last (empty) block, so that the writer can go on
+    /// to the next unit even when this one had no lines.
+    pub fn finish_unit(&mut self) -> Result<()> {
+        self.send_block(Vec::new(), true)
     }
 
     fn send(&mut self, data: Vec<u8>) -> Result<()> {
+        self.send_block(data, false)
+    }
+
+    fn send_block(&mut self, data: Vec<u8>, last: bool) -> Result<()> {
         let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
         let block = Block {
             seq: self.next_seq,
+            last,
+            ahead: false,
             entry: self.entry.clone(),
             first_line: self.next_line,
             data,
         };
-        self.next_seq += 1;
+        self.next_seq.index += 1;
         self.next_line += lines;
         (self.emit)(block)
     }
@@ -159,7 +184,7 @@ mod tests {
             blocks.push(b);
             Ok(())
         };
-        let mut framer = Framer::new(block, max_line, 0, &mut emit);
+        let mut framer = Framer::new(block, max_line, &mut emit);
         framer.set_input(Arc::from("in.zip"));
         for (i, entry) in entries.iter().enumerate() {
             framer.start_entry(Some(&format!("e{i}")))?;
@@ -194,7 +219,7 @@ mod tests {
                         .sum();
                     assert_eq!(b.first_line, before as u64 + 1);
                 }
-                let seqs: Vec<u64> = blocks.iter().map(|b| b.seq).collect();
+                let seqs: Vec<u64> = blocks.iter().map(|b| b.seq.index).collect();
                 assert_eq!(seqs, (0..blocks.len() as u64).collect::<Vec<_>>());
                 assert!(blocks
                     .iter()

@@ -8,6 +8,7 @@
 //! bounded; every data error names `ENTRY:LINE` or a byte offset ([`error`]).
 
 pub mod archive;
+mod decode;
 pub mod encode;
 pub mod error;
 pub mod fields;

@@ -11,19 +11,19 @@
 //! Output order is input order: blocks are numbered when cut and written by number.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-use crate::archive::{read_central_directory, Decoder, Format};
+use crate::decode::{decode_all, ReadAhead};
 use crate::encode::{Encoder, NdjsonEncoder, Sink, WriteSink};
 use crate::error::{Error, LinePlace, Result};
 use crate::filter::{Filter, FilterScratch, Prefilter};
-use crate::frame::{Block, Framer};
-use crate::input::{Input, Opened};
+use crate::frame::{Block, Seq};
+use crate::input::Input;
 use crate::record::RecordParser;
 use crate::select::Selection;
 
@@ -103,6 +103,9 @@ pub struct BadLine {
 /// Receives each skipped line, in input order.
 pub type BadLineSink<'a> = &'a mut dyn FnMut(&BadLine) -> Result<()>;
 
+/// What a worker sends the writer: a block's place and what became of it.
+type Out<B> = (Seq, bool, bool, Result<OutBlock<B>>);
+
 /// What a worker made of a block.
 #[derive(Debug)]
 struct OutBlock<B> {
@@ -148,12 +151,14 @@ pub fn run_with<E: Encoder>(
     let started = Instant::now();
     let jobs = options.jobs.max(1);
     let (block_tx, block_rx) = bounded::<Block>(2 * jobs);
-    let (out_tx, out_rx) = bounded::<(u64, Result<OutBlock<E::Block>>)>(2 * jobs);
+    let (out_tx, out_rx) = bounded::<Out<E::Block>>(2 * jobs);
+    let gate = ReadAhead::new(4 * jobs + 8);
 
     let (decoded, written) = std::thread::scope(|scope| {
+        let gate = &gate;
         let decoder = std::thread::Builder::new()
             .name("brazex-decode".into())
-            .spawn_scoped(scope, move || decode_all(inputs, options, block_tx))
+            .spawn_scoped(scope, move || decode_all(inputs, options, block_tx, gate))
             .map_err(|e| Error::io("cannot start a thread", e))?;
         for n in 0..jobs {
             let block_rx = block_rx.clone();
@@ -167,7 +172,9 @@ pub fn run_with<E: Encoder>(
         }
         drop(block_rx);
         drop(out_tx);
-        let written = write_in_order(out_rx, sink, &mut bad_lines);
+        let written = write_in_order(out_rx, sink, &mut bad_lines, gate);
+        // Decoders waiting for the writer must not wait for ever once it stopped.
+        gate.close();
         let decoded = decoder.join().unwrap_or(Err(Error::Cancelled));
         Ok::<_, Error>((decoded, written))
     })?;
@@ -183,69 +190,12 @@ pub fn run_with<E: Encoder>(
     Ok(summary)
 }
 
-/// Reads, decodes and frames every input in turn.
-fn decode_all(inputs: &[Input], options: &Options, blocks: Sender<Block>) -> Result<Summary> {
-    let mut summary = Summary::default();
-    let mut send = |block: Block| blocks.send(block).map_err(|_| Error::Cancelled);
-    let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, 0, &mut send);
-    let mut buf = vec![0u8; options.read_bytes.max(Format::SNIFF_LEN)];
-    for input in inputs {
-        let label = input.label();
-        framer.set_input(label.clone());
-        let mut reader = input.open()?;
-        let read_err = |e| Error::io(format!("cannot read {label}"), e);
-        // Sniff from the first bytes; a short read is not the end of the input.
-        let mut filled = 0;
-        while filled < Format::SNIFF_LEN {
-            let n = reader.read(&mut buf[filled..]).map_err(read_err)?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
-        }
-        let format = Format::sniff(&buf[..filled]);
-        let central = match (&mut reader, format) {
-            (Opened::File(file), Format::Zip) => central_directory(file, filled as u64),
-            _ => None,
-        };
-        let mut decoder = Decoder::new(format, label.clone(), central);
-        decoder.feed(&buf[..filled], &mut framer)?;
-        summary.bytes_in += filled as u64;
-        loop {
-            let n = reader.read(&mut buf).map_err(read_err)?;
-            if n == 0 {
-                break;
-            }
-            summary.bytes_in += n as u64;
-            decoder.feed(&buf[..n], &mut framer)?;
-        }
-        decoder.finish(&mut framer)?;
-        summary.inputs += 1;
-    }
-    summary.entries = framer.entries;
-    summary.bytes_decoded = framer.bytes;
-    Ok(summary)
-}
-
-/// Reads a zip file's central directory and puts the file back where it was.
-/// A damaged directory is not an error here: the stream decoder reports the damage
-/// it meets, with its place, and only stored entries with descriptors need this.
-fn central_directory(
-    file: &mut std::fs::File,
-    position: u64,
-) -> Option<crate::archive::CentralDirectory> {
-    use std::io::{Seek, SeekFrom};
-    let central = read_central_directory(file).ok();
-    file.seek(SeekFrom::Start(position)).ok()?;
-    central
-}
-
 /// A worker: parses and selects blocks until the input ends or the writer goes away.
 fn work<E: Encoder>(
     options: &Options,
     mut encoder: E,
     blocks: Receiver<Block>,
-    out: Sender<(u64, Result<OutBlock<E::Block>>)>,
+    out: Sender<Out<E::Block>>,
 ) {
     let mut scratch = Scratch {
         prefilter: options
@@ -256,10 +206,10 @@ fn work<E: Encoder>(
         ..Scratch::default()
     };
     for block in blocks {
-        let seq = block.seq;
+        let (seq, last, ahead) = (block.seq, block.last, block.ahead);
         let result = process_block(&block, options, &mut scratch, &mut encoder);
         let failed = result.is_err();
-        if out.send((seq, result)).is_err() || failed {
+        if out.send((seq, last, ahead, result)).is_err() || failed {
             return;
         }
     }
@@ -359,18 +309,22 @@ fn process_block<E: Encoder>(
     })
 }
 
-/// Writes the workers' blocks in sequence order.
+/// Writes the workers' blocks in sequence order: unit by unit, block by block.
 fn write_in_order<B>(
-    results: Receiver<(u64, Result<OutBlock<B>>)>,
+    results: Receiver<Out<B>>,
     sink: &mut dyn Sink<B>,
     bad_lines: &mut Option<BadLineSink<'_>>,
+    gate: &ReadAhead,
 ) -> Result<Summary> {
     let mut summary = Summary::default();
-    let mut waiting: BTreeMap<u64, Result<OutBlock<B>>> = BTreeMap::new();
-    let mut next = 0u64;
-    for (seq, result) in results {
-        waiting.insert(seq, result);
-        while let Some(result) = waiting.remove(&next) {
+    let mut waiting: BTreeMap<Seq, (bool, bool, Result<OutBlock<B>>)> = BTreeMap::new();
+    let mut next = Seq::default();
+    for (seq, last, ahead, result) in results {
+        waiting.insert(seq, (last, ahead, result));
+        while let Some((last, ahead, result)) = waiting.remove(&next) {
+            if ahead {
+                gate.release();
+            }
             let block = result?;
             sink.write_block(block.data, block.rows_written)?;
             summary.rows_read += block.rows_read;
@@ -382,7 +336,18 @@ fn write_in_order<B>(
                     record(bad)?;
                 }
             }
-            next += 1;
+            next = if last {
+                gate.advance(next.unit + 1);
+                Seq {
+                    unit: next.unit + 1,
+                    index: 0,
+                }
+            } else {
+                Seq {
+                    index: next.index + 1,
+                    ..next
+                }
+            };
         }
     }
     Ok(summary)

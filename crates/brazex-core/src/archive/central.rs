@@ -24,6 +24,8 @@ pub struct CentralEntry {
 #[derive(Debug, Clone, Default)]
 pub struct CentralDirectory {
     by_offset: HashMap<u64, CentralEntry>,
+    /// Where the central directory starts: the end of the last entry's data.
+    directory_offset: u64,
 }
 
 impl CentralDirectory {
@@ -37,6 +39,19 @@ impl CentralDirectory {
 
     pub fn is_empty(&self) -> bool {
         self.by_offset.is_empty()
+    }
+
+    /// Each entry's byte range in the archive, in archive order: from its local header
+    /// to the next entry's (or to the central directory).
+    pub fn entry_ranges(&self) -> Vec<std::ops::Range<u64>> {
+        let mut starts: Vec<u64> = self.by_offset.keys().copied().collect();
+        starts.sort_unstable();
+        let ends = starts
+            .iter()
+            .skip(1)
+            .copied()
+            .chain([self.directory_offset]);
+        starts.iter().zip(ends).map(|(&s, e)| s..e.max(s)).collect()
     }
 }
 
@@ -128,13 +143,19 @@ pub fn read_central_directory(file: &mut File) -> Result<CentralDirectory, Archi
             },
         );
     }
-    Ok(CentralDirectory { by_offset })
+    Ok(CentralDirectory {
+        by_offset,
+        directory_offset: offset,
+    })
 }
 
 impl CentralDirectory {
     /// A directory from a map of local header offsets (for tests and callers that
     /// learned the entries elsewhere).
     pub fn from_map(by_offset: HashMap<u64, CentralEntry>) -> CentralDirectory {
-        CentralDirectory { by_offset }
+        CentralDirectory {
+            by_offset,
+            directory_offset: 0,
+        }
     }
 }

@@ -78,6 +78,8 @@ pub struct ZipDecoder {
     entry: Option<Entry>,
     inflate: Decompress,
     out: Vec<u8>,
+    /// Decode one entry, then stop (parallel decoding hands each decoder one entry).
+    single_entry: bool,
 }
 
 impl std::fmt::Debug for ZipDecoder {
@@ -101,7 +103,27 @@ impl ZipDecoder {
             entry: None,
             inflate: Decompress::new(false),
             out: vec![0; INFLATE_CHUNK],
+            single_entry: false,
         }
+    }
+
+    /// A decoder of the one entry whose local header is at `offset` of the archive:
+    /// feed it the bytes from there on; it ends after that entry (and its descriptor).
+    pub fn single_entry(
+        input: Arc<str>,
+        central: Option<CentralDirectory>,
+        offset: u64,
+    ) -> ZipDecoder {
+        ZipDecoder {
+            offset,
+            single_entry: true,
+            ..ZipDecoder::new(input, central)
+        }
+    }
+
+    /// True once a single-entry decoder has finished its entry.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
     }
 
     pub fn feed(&mut self, bytes: &[u8], sink: &mut dyn EntrySink) -> Result<()> {
@@ -397,7 +419,11 @@ impl ZipDecoder {
                 sink.end_entry()?;
             }
         }
-        self.state = State::Signature;
+        self.state = if self.single_entry {
+            State::Done
+        } else {
+            State::Signature
+        };
         Ok(())
     }
 

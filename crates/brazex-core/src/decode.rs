@@ -1,0 +1,302 @@
+//! Reading and decoding the inputs into blocks of lines, on the decode side of the
+//! pipeline: one input after another, and the entries of a zip file in parallel.
+//!
+//! A stream (stdin, an HTTP body, a pipe) is decoded front to back by one thread. A
+//! zip *file* can be read at random, so when there are several entries and several
+//! jobs, its central directory gives each entry's byte range and `jobs` threads decode
+//! entries side by side, each entry its own output unit: the writer still emits entry
+//! after entry. Entries decoded ahead of the one being written are held back by a
+//! [`ReadAhead`] bound, so memory stays bounded even when one entry is huge.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+
+use crossbeam_channel::Sender;
+
+use crate::archive::{read_central_directory, CentralDirectory, Decoder, Format, ZipDecoder};
+use crate::error::{Error, Result};
+use crate::frame::{Block, Framer};
+use crate::input::{Input, Opened};
+use crate::pipeline::{Options, Summary};
+
+/// Reads, decodes and frames every input in turn; returns what it counted.
+pub(crate) fn decode_all(
+    inputs: &[Input],
+    options: &Options,
+    blocks: Sender<Block>,
+    gate: &ReadAhead,
+) -> Result<Summary> {
+    let mut summary = Summary::default();
+    let mut next_unit = 0u64;
+    let mut buf = vec![0u8; options.read_bytes.max(Format::SNIFF_LEN)];
+    for input in inputs {
+        let label = input.label();
+        let mut reader = input.open()?;
+        let read_err = |e| Error::io(format!("cannot read {label}"), e);
+        // Sniff from the first bytes; a short read is not the end of the input.
+        let mut filled = 0;
+        while filled < Format::SNIFF_LEN {
+            let n = reader.read(&mut buf[filled..]).map_err(read_err)?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        let format = Format::sniff(&buf[..filled]);
+        let central = match (&mut reader, format) {
+            (Opened::File(file), Format::Zip) => central_directory(file, filled as u64),
+            _ => None,
+        };
+        summary.inputs += 1;
+        if let (Opened::File(file), Some(central)) = (&reader, &central) {
+            if options.jobs > 1 && central.len() > 1 {
+                let ranges = central.entry_ranges();
+                let units = next_unit..next_unit + ranges.len() as u64;
+                next_unit = units.end;
+                let counted = decode_entries_in_parallel(
+                    file,
+                    &label,
+                    central,
+                    &ranges,
+                    units.start,
+                    options,
+                    &blocks,
+                    gate,
+                )?;
+                summary.entries += counted.entries;
+                summary.bytes_in += counted.bytes_in;
+                summary.bytes_decoded += counted.bytes_decoded;
+                continue;
+            }
+        }
+        let mut send = |block: Block| send_block(&blocks, gate, block);
+        let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, &mut send);
+        framer.set_input(label.clone());
+        framer.start_unit(next_unit);
+        next_unit += 1;
+        let mut decoder = Decoder::new(format, label.clone(), central);
+        decoder.feed(&buf[..filled], &mut framer)?;
+        summary.bytes_in += filled as u64;
+        loop {
+            let n = reader.read(&mut buf).map_err(read_err)?;
+            if n == 0 {
+                break;
+            }
+            summary.bytes_in += n as u64;
+            decoder.feed(&buf[..n], &mut framer)?;
+        }
+        decoder.finish(&mut framer)?;
+        framer.finish_unit()?;
+        summary.entries += framer.entries;
+        summary.bytes_decoded += framer.bytes;
+    }
+    Ok(summary)
+}
+
+/// Sends a block, waiting first if it would run too far ahead of the writer.
+fn send_block(blocks: &Sender<Block>, gate: &ReadAhead, mut block: Block) -> Result<()> {
+    block.ahead = gate.acquire(block.seq.unit)?;
+    blocks.send(block).map_err(|_| Error::Cancelled)
+}
+
+/// Decodes the entries of a zip file on `options.jobs` threads, entry `i` as unit
+/// `first_unit + i`. The first error in entry order is returned.
+#[allow(clippy::too_many_arguments)]
+fn decode_entries_in_parallel(
+    file: &std::fs::File,
+    label: &std::sync::Arc<str>,
+    central: &CentralDirectory,
+    ranges: &[std::ops::Range<u64>],
+    first_unit: u64,
+    options: &Options,
+    blocks: &Sender<Block>,
+    gate: &ReadAhead,
+) -> Result<Summary> {
+    let next_entry = AtomicUsize::new(0);
+    let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
+    let threads = options.jobs.min(ranges.len());
+    let totals = Mutex::new(Summary::default());
+    std::thread::scope(|scope| {
+        for n in 0..threads {
+            let (next_entry, first_error, totals) = (&next_entry, &first_error, &totals);
+            let spawned = std::thread::Builder::new()
+                .name(format!("brazex-inflate-{n}"))
+                .spawn_scoped(scope, move || {
+                    let mut buf = vec![0u8; options.read_bytes.max(1)];
+                    loop {
+                        let index = next_entry.fetch_add(1, Ordering::Relaxed);
+                        if index >= ranges.len() || first_error.lock().map_or(true, |e| e.is_some())
+                        {
+                            return;
+                        }
+                        let unit = first_unit + index as u64;
+                        let result = decode_entry(
+                            file,
+                            label,
+                            central,
+                            &ranges[index],
+                            unit,
+                            options,
+                            blocks,
+                            gate,
+                            &mut buf,
+                        );
+                        match result {
+                            Ok(counted) => {
+                                if let Ok(mut totals) = totals.lock() {
+                                    totals.entries += counted.entries;
+                                    totals.bytes_in += counted.bytes_in;
+                                    totals.bytes_decoded += counted.bytes_decoded;
+                                }
+                            }
+                            Err(e) => {
+                                if let Ok(mut first) = first_error.lock() {
+                                    if first.as_ref().is_none_or(|(i, _)| index < *i) {
+                                        *first = Some((index, e));
+                                    }
+                                }
+                                // Later entries' blocks must not wait for this unit.
+                                gate.close();
+                                return;
+                            }
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                if let Ok(mut first) = first_error.lock() {
+                    first.get_or_insert((0, Error::io("cannot start a thread", e)));
+                }
+            }
+        }
+    });
+    match first_error.into_inner().ok().flatten() {
+        Some((_, error)) => Err(error),
+        None => Ok(totals.into_inner().unwrap_or_default()),
+    }
+}
+
+/// Decodes the one entry in `range` of the zip file into unit `unit`.
+#[allow(clippy::too_many_arguments)]
+fn decode_entry(
+    file: &std::fs::File,
+    label: &std::sync::Arc<str>,
+    central: &CentralDirectory,
+    range: &std::ops::Range<u64>,
+    unit: u64,
+    options: &Options,
+    blocks: &Sender<Block>,
+    gate: &ReadAhead,
+    buf: &mut [u8],
+) -> Result<Summary> {
+    let mut send = |block: Block| send_block(blocks, gate, block);
+    let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, &mut send);
+    framer.set_input(label.clone());
+    framer.start_unit(unit);
+    let mut decoder = ZipDecoder::single_entry(label.clone(), Some(central.clone()), range.start);
+    let mut at = range.start;
+    while at < range.end && !decoder.is_done() {
+        let want = usize::try_from(range.end - at).map_or(buf.len(), |left| left.min(buf.len()));
+        let n = file
+            .read_at(&mut buf[..want], at)
+            .map_err(|e| Error::io(format!("cannot read {label}"), e))?;
+        if n == 0 {
+            break;
+        }
+        decoder.feed(&buf[..n], &mut framer)?;
+        at += n as u64;
+    }
+    decoder.finish(&mut framer)?;
+    framer.finish_unit()?;
+    Ok(Summary {
+        entries: framer.entries,
+        bytes_in: at - range.start,
+        bytes_decoded: framer.bytes,
+        ..Summary::default()
+    })
+}
+
+/// Reads a zip file's central directory and puts the file back where it was.
+/// A damaged directory is not an error here: the stream decoder reports the damage
+/// it meets, with its place, and only stored entries with descriptors need this.
+fn central_directory(file: &mut std::fs::File, position: u64) -> Option<CentralDirectory> {
+    let central = read_central_directory(file).ok();
+    file.seek(SeekFrom::Start(position)).ok()?;
+    central
+}
+
+/// Bounds how far decoding may run ahead of the writer.
+///
+/// The writer emits units in order. Blocks of the unit it is writing (the head) always
+/// go through — the writer is waiting for them — but blocks of later units count
+/// against `limit` until written: a decoder past the limit waits until the head moves
+/// or blocks are written. So parallel decoding never buffers more than `limit` blocks
+/// ahead, and cannot deadlock, since the head's decoder never waits.
+#[derive(Debug)]
+pub(crate) struct ReadAhead {
+    state: Mutex<GateState>,
+    changed: Condvar,
+    limit: usize,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    head: u64,
+    ahead: usize,
+    closed: bool,
+}
+
+impl ReadAhead {
+    pub(crate) fn new(limit: usize) -> ReadAhead {
+        ReadAhead {
+            state: Mutex::new(GateState::default()),
+            changed: Condvar::new(),
+            limit: limit.max(1),
+        }
+    }
+
+    /// Waits until a block of `unit` may be sent; true when it counts as ahead.
+    fn acquire(&self, unit: u64) -> Result<bool> {
+        let mut state = self.state.lock().map_err(|_| Error::Cancelled)?;
+        loop {
+            if state.closed {
+                // Nothing waits for these blocks any more; let them through (or fail
+                // at the closed channel) rather than wait.
+                return Ok(false);
+            }
+            if unit <= state.head {
+                return Ok(false);
+            }
+            if state.ahead < self.limit {
+                state.ahead += 1;
+                return Ok(true);
+            }
+            state = self.changed.wait(state).map_err(|_| Error::Cancelled)?;
+        }
+    }
+
+    /// A block that counted as ahead was written.
+    pub(crate) fn release(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.ahead = state.ahead.saturating_sub(1);
+        }
+        self.changed.notify_all();
+    }
+
+    /// The writer moved on to `unit`.
+    pub(crate) fn advance(&self, unit: u64) {
+        if let Ok(mut state) = self.state.lock() {
+            state.head = unit;
+        }
+        self.changed.notify_all();
+    }
+
+    /// Nobody will write any more: release every waiting decoder.
+    pub(crate) fn close(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.closed = true;
+        }
+        self.changed.notify_all();
+    }
+}
