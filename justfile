@@ -21,3 +21,7 @@ demo:
 # End-to-end throughput and peak RSS on a generated ≥300 MB export (see BENCHMARKS.md).
 e2e:
     ./benches/e2e.sh
+
+# brazex next to jq, jaq, DuckDB and the inflate floors on a ≥1 GB export (BENCHMARKS.md).
+compare:
+    ./benches/compare.sh

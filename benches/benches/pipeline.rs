@@ -63,7 +63,7 @@ fn stages(c: &mut Criterion) {
                 blocks += 1;
                 Ok(())
             };
-            let mut framer = Framer::new(512 << 10, 16 << 20, 0, &mut emit);
+            let mut framer = Framer::new(512 << 10, 16 << 20, &mut emit);
             framer.set_input(Arc::from("bench"));
             framer.start_entry(None).expect("frame");
             for chunk in data.chunks(128 << 10) {
