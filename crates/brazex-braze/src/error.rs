@@ -122,7 +122,7 @@ pub enum BrazeError {
     #[error("the export link has expired ({0}): Braze deletes exports about four hours after they are ready; start a new export")]
     Expired(String),
 
-    #[error("the export response has no download URL: this workspace exports into its own bucket (S3, Azure or GCS) under segment-export/SEGMENT_ID/DATE/{object_prefix}/; read it from there (brazex process on the downloaded files)")]
+    #[error("the export response has no download URL: this workspace exports into its own bucket (S3, Azure or GCS), where Braze writes the files under segment-export/SEGMENT_ID/DATE/{object_prefix}/. Give that bucket with --bucket s3://BUCKET (or gs://, az://) and brazex waits for the files and reads them from there; or run brazex process s3://BUCKET/segment-export/… once they are complete")]
     NoUrl { object_prefix: String },
 
     #[error("the download of {url} {problem}")]

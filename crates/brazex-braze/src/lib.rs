@@ -10,10 +10,16 @@
 //!   resuming with `Range` after a dropped or stalled connection, so the bytes out are
 //!   exactly the file's bytes: none lost, none doubled.
 //!
+//! - [`Bucket`]: object-store inputs (`s3://`, `gs://`, `az://`) streamed in key order,
+//!   several objects at once (bounded); [`Bucket::wait_for_export`] finds and waits for
+//!   an export Braze writes into the company's own bucket (`run --bucket`).
+//!
 //! The API key is an [`ApiKey`]: it goes into the `Authorization` header (marked
 //! sensitive) of Braze REST calls only — never to the download host — and never into
 //! `Debug` output, logs or errors.
 
+mod bucket;
+mod bucket_wait;
 mod callback;
 mod client;
 mod config;
@@ -23,6 +29,11 @@ mod request;
 mod retry;
 mod wait;
 
+pub use bucket::{
+    describe_listing, Bucket, BucketError, BucketOptions, BucketProgress, BucketUrl, Cloud,
+    ObjectInfo, ObjectReader,
+};
+pub use bucket_wait::{civil_date, export_folders, BucketWait, BucketWaitError, BucketWaitEvent};
 pub use callback::{CallbackEvent, CallbackReceiver};
 pub use client::{BrazeClient, ExportResponse};
 pub use config::{instance_endpoint, ApiKey, INSTANCES};

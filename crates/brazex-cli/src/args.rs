@@ -98,11 +98,30 @@ pub struct PipelineArgs {
 pub struct ProcessArgs {
     /// Files, folders (every file below, in path order) or `-` for stdin (the default).
     /// Each is detected as zip, gzip or NDJSON by its first bytes.
+    /// Also `s3://BUCKET/PREFIX`, `gs://…`, `az://CONTAINER/…`: every object below the
+    /// prefix, in key order.
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// How to reach object stores (`s3://`, `gs://`, `az://` inputs, `run --bucket`).
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// An S3-compatible endpoint for s3:// URLs (MinIO, Cloudflare R2, a local server),
+    /// e.g. http://127.0.0.1:9000 (else AWS_ENDPOINT_URL, else AWS itself).
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+
+    /// Objects downloaded at once (each buffers at most 16 chunks); rows stay in key
+    /// order.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub s3_concurrency: u16,
 }
 
 /// Where Braze is and how to sign in.
@@ -198,6 +217,17 @@ pub struct RunArgs {
     pub wait: WaitArgs,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+    /// The company's own bucket Braze exports into (s3://BUCKET[/ROOT], gs://…,
+    /// az://…): when Braze answers without a download URL, the export is read from
+    /// ROOT/segment-export/SEGMENT_ID/DATE/OBJECT_PREFIX/ there.
+    #[arg(long, value_name = "URL")]
+    pub bucket: Option<String>,
+    /// With --bucket and no callback: the export is complete once its listing has
+    /// not changed for this long after the first object appeared.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub settle: std::time::Duration,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]

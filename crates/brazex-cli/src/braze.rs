@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::{
     BrazeArgs, DownloadArgs, ExportArgs, ExportCommandArgs, OutputFormatArg, PipelineArgs, RunArgs,
-    WaitArgs,
+    StoreArgs, WaitArgs,
 };
 use crate::exit::UsageError;
 use crate::process::{describe, options, run_to_output};
@@ -44,11 +44,25 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         &args.wait,
         &options,
         &args.pipeline,
+        args.bucket.as_deref().map(|root| BucketTarget {
+            root,
+            store: &args.store,
+            settle: args.settle,
+        }),
     )?;
     if !args.pipeline.quiet {
         eprintln!("{}", describe(&summary));
     }
     Ok(())
+}
+
+/// `run --bucket`: the company's own bucket, where Braze writes the export when its
+/// answer has no URL.
+#[derive(Debug, Clone, Copy)]
+pub struct BucketTarget<'a> {
+    pub root: &'a str,
+    pub store: &'a StoreArgs,
+    pub settle: Duration,
 }
 
 pub fn export(args: &ExportCommandArgs) -> anyhow::Result<()> {
@@ -63,12 +77,17 @@ pub fn download(args: &DownloadArgs) -> anyhow::Result<()> {
     let options = options(&args.pipeline)?;
     let client = BrazeClient::for_downloads(RetryPolicy::default())?;
     let runtime = runtime()?;
+    let callback = match &args.wait.callback_listen {
+        Some(addr) => Some(runtime.block_on(CallbackReceiver::bind(addr))?),
+        None => None,
+    };
     let summary = wait_and_process(
         &runtime,
         &client,
         &args.url,
         "download",
         &args.wait,
+        callback,
         &options,
         &args.pipeline,
     )?;
@@ -79,6 +98,7 @@ pub fn download(args: &DownloadArgs) -> anyhow::Result<()> {
 }
 
 /// Trigger, wait, download and process: the whole job. Used by `run` and `demo`.
+#[allow(clippy::too_many_arguments)]
 pub fn run_export(
     runtime: &tokio::runtime::Runtime,
     client: &BrazeClient,
@@ -87,11 +107,14 @@ pub fn run_export(
     wait: &WaitArgs,
     options: &Options,
     pipeline: &PipelineArgs,
+    bucket: Option<BucketTarget<'_>>,
 ) -> anyhow::Result<Summary> {
     let mut callback = match &wait.callback_listen {
         Some(addr) => Some(runtime.block_on(CallbackReceiver::bind(addr))?),
         None => None,
     };
+    // The bucket's date folder is the UTC day of completion: from the trigger's day on.
+    let triggered = std::time::SystemTime::now();
     let response = runtime.block_on(client.trigger(target, request))?;
     let object_prefix = response
         .object_prefix
@@ -100,45 +123,54 @@ pub fn run_export(
     if !pipeline.quiet {
         eprintln!("brazex: Braze accepted the export (object_prefix {object_prefix})");
     }
-    let url = response.url.clone().ok_or(BrazeError::NoUrl {
-        object_prefix: object_prefix.clone(),
-    })?;
-    let label = format!("{object_prefix}.zip");
-    let ready = {
-        let spinner = spinner(pipeline.quiet);
-        let on_event = |event: WaitEvent| match event {
-            WaitEvent::NotReady { elapsed, next_poll } => spinner.set_message(format!(
-                "waiting for the export: {}s, next poll in {}s",
-                elapsed.as_secs(),
-                next_poll.as_secs()
-            )),
-            WaitEvent::Ready { .. } => spinner.finish_and_clear(),
-        };
-        runtime.block_on(client.wait_ready(
-            &url,
-            &wait_options(wait),
-            callback.as_mut(),
-            &on_event,
-        ))?
+    let url = match (response.url.clone(), bucket) {
+        (Some(url), _) => url,
+        (None, Some(bucket)) => {
+            let segment_id = match target {
+                ExportTarget::Segment(id) => id.as_str(),
+                // Not documented by Braze; its files are said to be the same.
+                ExportTarget::GlobalControlGroup => "global_control_group",
+            };
+            let inputs = crate::bucket::export_inputs(
+                runtime,
+                bucket.root,
+                bucket.store,
+                segment_id,
+                &object_prefix,
+                triggered,
+                crate::bucket::bucket_wait(wait.poll_interval, bucket.settle, wait.wait_timeout),
+                callback.as_mut(),
+                pipeline.quiet,
+            )?;
+            drop(callback);
+            return run_to_output(&inputs, options, pipeline);
+        }
+        (None, None) => {
+            return Err(BrazeError::NoUrl {
+                object_prefix: object_prefix.clone(),
+            }
+            .into())
+        }
     };
-    drop(callback);
-    download_and_process(runtime, client, ready, &label, wait, options, pipeline)
+    let label = format!("{object_prefix}.zip");
+    wait_and_process(
+        runtime, client, &url, &label, wait, callback, options, pipeline,
+    )
 }
 
-/// Waits for `url`, then downloads and processes it.
+/// Waits for `url` (polling, or Braze's call to `callback`), then downloads and
+/// processes it.
+#[allow(clippy::too_many_arguments)]
 fn wait_and_process(
     runtime: &tokio::runtime::Runtime,
     client: &BrazeClient,
     url: &str,
     label: &str,
     wait: &WaitArgs,
+    mut callback: Option<CallbackReceiver>,
     options: &Options,
     pipeline: &PipelineArgs,
 ) -> anyhow::Result<Summary> {
-    let mut callback = match &wait.callback_listen {
-        Some(addr) => Some(runtime.block_on(CallbackReceiver::bind(addr))?),
-        None => None,
-    };
     let spinner = spinner(pipeline.quiet);
     let on_event = |event: WaitEvent| match event {
         WaitEvent::NotReady { elapsed, next_poll } => spinner.set_message(format!(
@@ -154,6 +186,8 @@ fn wait_and_process(
         callback.as_mut(),
         &on_event,
     ))?;
+    // The listener is done once the export is ready.
+    drop(callback);
     download_and_process(runtime, client, ready, label, wait, options, pipeline)
 }
 
@@ -350,7 +384,7 @@ fn draw_target(quiet: bool) -> ProgressDrawTarget {
     }
 }
 
-fn spinner(quiet: bool) -> ProgressBar {
+pub fn spinner(quiet: bool) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, draw_target(quiet));
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg}")

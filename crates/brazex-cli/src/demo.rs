@@ -11,7 +11,8 @@ use brazex_braze::{ApiKey, BrazeClient, ExportTarget, RetryPolicy};
 use brazex_sim::{SimConfig, Simulator};
 
 use crate::args::{
-    BrazeArgs, DemoArgs, ExportArgs, OnErrorArg, OutputFormatArg, PipelineArgs, RunArgs, WaitArgs,
+    BrazeArgs, DemoArgs, ExportArgs, OnErrorArg, OutputFormatArg, PipelineArgs, RunArgs, StoreArgs,
+    WaitArgs,
 };
 use crate::braze::{export_request, run_export, runtime};
 use crate::process::{describe, options};
@@ -71,6 +72,12 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             output: Some(rows.clone()),
             quiet: false,
         },
+        bucket: None,
+        settle: Duration::from_secs(120),
+        store: StoreArgs {
+            s3_endpoint: None,
+            s3_concurrency: 4,
+        },
     };
     eprintln!(
         "brazex demo: brazex run --endpoint {} --segment-id all --where '{DEMO_WHERE}' --select '{DEMO_SELECT}'",
@@ -89,6 +96,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         &run.wait,
         &options,
         &run.pipeline,
+        None,
     )?;
     for line in BufReader::new(std::fs::File::open(&rows)?)
         .lines()

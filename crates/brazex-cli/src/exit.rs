@@ -9,7 +9,7 @@
 //! | 4 | Braze: an error answer (401, 4xx), rate limited past the deadline, Braze or the download unavailable after retries and resumes |
 //! | 5 | the export: not ready before `--wait-timeout`, reported failed, or its link expired |
 
-use brazex_braze::BrazeError;
+use brazex_braze::{BrazeError, BucketError};
 use brazex_core::Error;
 
 pub const SUCCESS: i32 = 0;
@@ -30,6 +30,11 @@ pub fn code(error: &anyhow::Error) -> (i32, bool) {
         return (USAGE, true);
     }
     for cause in error.chain() {
+        // Object-store inputs: a bucket that cannot be listed or an object that cannot
+        // be read is an input that cannot be read.
+        if cause.downcast_ref::<BucketError>().is_some() {
+            return (IO, true);
+        }
         if let Some(e) = braze_error(cause) {
             return (braze_code(e), true);
         }

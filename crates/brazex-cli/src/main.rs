@@ -2,6 +2,7 @@
 
 mod args;
 mod braze;
+mod bucket;
 mod demo;
 mod exit;
 mod generate;

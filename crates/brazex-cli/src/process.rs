@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use brazex_core::filter::Filter;
-use brazex_core::input::{expand, Input};
+use brazex_core::input::Input;
 use brazex_core::output::AtomicFile;
 use brazex_core::path::parse_select;
 use brazex_core::pipeline::{run, BadLine, OnError, Options, Summary};
@@ -14,8 +14,10 @@ use crate::exit::UsageError;
 
 pub fn process(args: &ProcessArgs) -> anyhow::Result<()> {
     let options = options(&args.pipeline)?;
-    let inputs = expand(&args.inputs)?;
-    let summary = run_to_output(&inputs, &options, &args.pipeline)?;
+    // Object URLs (s3://, gs://, az://) stream from their store; the runtime that
+    // downloads them lives in `inputs` until the pipeline is done.
+    let inputs = crate::bucket::expand_inputs(&args.inputs, &args.store)?;
+    let summary = run_to_output(&inputs.inputs, &options, &args.pipeline)?;
     if !args.pipeline.quiet {
         eprintln!("{}", describe(&summary));
     }

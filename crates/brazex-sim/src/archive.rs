@@ -111,6 +111,24 @@ pub fn write_gzip<W: Write>(gen: &UserGenerator, users: Range<u64>, w: W) -> Res
     Ok(summary)
 }
 
+/// Writes the users of `users` (any indices, in the order given) as NDJSON inside one
+/// gzip stream: one `.gz` object of an export into the company's own bucket.
+pub fn write_gzip_users<W: Write>(
+    gen: &UserGenerator,
+    users: impl IntoIterator<Item = u64>,
+    w: W,
+) -> Result<ExportSummary> {
+    let mut enc = GzEncoder::new(w, Compression::new(COMPRESSION_LEVEL));
+    let mut buf = Vec::with_capacity(FLUSH_AT + MAX_USER_BYTES as usize);
+    let (count, bytes) = stream_users(gen, users, &mut buf, |chunk| enc.write_all(chunk))?;
+    enc.finish()?.flush()?;
+    Ok(ExportSummary {
+        users: count,
+        entries: 1,
+        ndjson_bytes: bytes,
+    })
+}
+
 /// Writes a Braze-like export zip of `total_users` users: entries
 /// `00000.txt`, `00001.txt`, ... of `users_per_entry` users each (the last
 /// one holds the rest; 0 counts as 1), deflated. No users gives an empty zip.

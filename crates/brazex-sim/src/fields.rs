@@ -7,57 +7,13 @@
 
 use crate::error::Error;
 
-/// The valid `fields_to_export` names, exactly as Braze documents them (in
-/// the documented order). A field's index here is its bit in a [`FieldSet`].
+/// The valid `fields_to_export` names (in the documented order) and the fields that
+/// travel with them: one list for the whole project, in `brazex_core::fields`. A
+/// field's index in [`EXPORT_FIELDS`] is its bit in a [`FieldSet`].
 ///
-/// `created_from` is accepted but never generated: the documentation lists it
-/// as exportable without giving its type or values.
-pub const EXPORT_FIELDS: &[&str] = &[
-    "apps",
-    "attributed_campaign",
-    "attributed_source",
-    "attributed_adgroup",
-    "attributed_ad",
-    "braze_id",
-    "campaigns_received",
-    "canvases_received",
-    "cards_clicked",
-    "country",
-    "created_at",
-    "created_from",
-    "custom_attributes",
-    "custom_events",
-    "devices",
-    "dob",
-    "email",
-    "email_subscribe",
-    "external_id",
-    "first_name",
-    "gender",
-    "home_city",
-    "language",
-    "last_coordinates",
-    "last_name",
-    "phone",
-    "purchases",
-    "push_subscribe",
-    "push_tokens",
-    "random_bucket",
-    "time_zone",
-    "total_revenue",
-    "uninstalled_at",
-    "user_aliases",
-];
-
-/// Top-level fields of the user object that are not themselves in
-/// [`EXPORT_FIELDS`]: they are emitted together with the field named second
-/// (the subscription timestamps travel with the subscription state).
-pub const DEPENDENT_FIELDS: &[(&str, &str)] = &[
-    ("push_opted_in_at", "push_subscribe"),
-    ("push_unsubscribed_at", "push_subscribe"),
-    ("email_opted_in_at", "email_subscribe"),
-    ("email_unsubscribed_at", "email_subscribe"),
-];
+/// `created_from` is accepted but never generated: the documentation lists it as
+/// exportable without giving its type or values.
+pub use brazex_core::fields::{DEPENDENT_FIELDS, EXPORT_FIELDS};
 
 /// The custom attribute keys the generator can emit (each user has a random
 /// subset). Useful to build `custom_attributes_to_export` requests.

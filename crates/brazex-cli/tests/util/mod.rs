@@ -43,6 +43,13 @@ impl Invocation {
             .args(&self.args)
             .env_remove("BRAZE_API_KEY")
             .env_remove("BRAZE_REST_ENDPOINT")
+            // Object-store credentials come only from what a test sets.
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_ENDPOINT")
+            .env_remove("AWS_PROFILE")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
@@ -103,4 +110,84 @@ impl Run {
             self.stderr
         );
     }
+}
+
+/// The S3-compatible server the object-store tests run against (moto's server, on
+/// loopback): `BRAZEX_TEST_S3_ENDPOINT` when set (scripts/test.sh starts one), else
+/// one started here if `moto_server` is installed. Without either the tests fail,
+/// saying how to get one: they never skip.
+pub fn s3_endpoint() -> &'static str {
+    static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ENDPOINT.get_or_init(|| match std::env::var("BRAZEX_TEST_S3_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => endpoint,
+        _ => start_moto(&[]),
+    })
+}
+
+/// Starts a moto S3 server on a free loopback port with `env`, for the life of the test
+/// process, and returns its endpoint; panics with instructions when moto is missing.
+pub fn start_moto(env: &[(&str, &str)]) -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    // The server is a child of a small Python supervisor that ends it when our stdin
+    // pipe closes, i.e. when the test process exits however it exits.
+    let supervisor = format!(
+        "import subprocess, sys\n\
+         p = subprocess.Popen(['moto_server', '-H', '127.0.0.1', '-p', '{port}'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
+         sys.stdin.read()\n\
+         p.terminate()\n"
+    );
+    let child = Command::new("python3")
+        .args(["-c", &supervisor])
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .spawn();
+    let child = match child {
+        Ok(child) => child,
+        Err(e) => panic!("{}", no_s3_server(&format!("cannot run python3: {e}"))),
+    };
+    // Leaked on purpose: its stdin must stay open until the process exits.
+    std::mem::forget(child);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if std::time::Instant::now() > deadline {
+            panic!(
+                "{}",
+                no_s3_server(
+                    "moto_server did not start listening within 30 s (is moto[server] installed?)"
+                )
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    endpoint
+}
+
+fn no_s3_server(why: &str) -> String {
+    format!(
+        "the object-store tests need an S3-compatible server and none is available: {why}. \
+         Run ./scripts/test.sh (installs moto[server] and starts it), or `python3 -m pip install 'moto[server]'`, \
+         or set BRAZEX_TEST_S3_ENDPOINT to a running server's URL"
+    )
+}
+
+/// Runs the test helper `tests/bucket/s3ctl.py` (boto3) against `endpoint`; returns
+/// its stdout.
+pub fn s3ctl(endpoint: &str, args: &[&str]) -> String {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bucket/s3ctl.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(endpoint)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{}", no_s3_server(&format!("cannot run python3: {e}"))));
+    assert!(
+        out.status.success(),
+        "s3ctl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -118,6 +118,63 @@ pub struct SimConfig {
     pub faults: Faults,
     /// `X-RateLimit-Limit`: trigger requests allowed per clock hour.
     pub rate_limit_per_hour: u64,
+    /// Bucket mode: exports go into this S3-compatible bucket (the company's own
+    /// bucket) instead of a download URL; `None` for the usual URL.
+    pub bucket: Option<SimBucket>,
+}
+
+/// The company's own bucket, for bucket mode: Braze answers without `url` and writes
+/// one archive per `users_per_entry` users under
+/// `ROOT/segment-export/SEGMENT_ID/YYYY-MM-dd/OBJECT_PREFIX/<random>.zip` (`.gz`
+/// with `output_format: gzip`), one after the other, `object_interval` apart; the
+/// callback then says `{"success": true}` without `url`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SimBucket {
+    /// The S3 endpoint, e.g. `http://127.0.0.1:9000`.
+    pub endpoint: String,
+    pub bucket: String,
+    /// A key prefix before `segment-export/` (empty for none).
+    pub root: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Pause between two objects, so they appear over time as Braze's do.
+    pub object_interval: Duration,
+}
+
+impl SimBucket {
+    /// A bucket at `endpoint` with the given credentials, region `us-east-1`, no
+    /// root, objects 100 ms apart.
+    pub fn new(
+        endpoint: impl Into<String>,
+        bucket: impl Into<String>,
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+    ) -> SimBucket {
+        SimBucket {
+            endpoint: endpoint.into(),
+            bucket: bucket.into(),
+            root: String::new(),
+            region: "us-east-1".into(),
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            object_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// The secret is redacted.
+impl fmt::Debug for SimBucket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimBucket")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("root", &self.root)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("object_interval", &self.object_interval)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SimConfig {
@@ -142,6 +199,7 @@ impl SimConfig {
             spool_dir: spool_dir.into(),
             faults: Faults::default(),
             rate_limit_per_hour: DEFAULT_RATE_LIMIT_PER_HOUR,
+            bucket: None,
         }
     }
 
@@ -179,6 +237,7 @@ impl fmt::Debug for SimConfig {
             .field("spool_dir", &self.spool_dir)
             .field("faults", &self.faults)
             .field("rate_limit_per_hour", &self.rate_limit_per_hour)
+            .field("bucket", &self.bucket)
             .finish()
     }
 }

@@ -25,7 +25,7 @@ use crate::generate::{GeneratorConfig, UserGenerator};
 
 /// Where the writing of an export stands.
 #[derive(Clone, Debug)]
-enum Written {
+pub(crate) enum Written {
     /// The spool file is being written.
     Writing,
     /// The spool file is complete: `len` bytes, finished at `at`.
@@ -86,7 +86,7 @@ impl Export {
         }
     }
 
-    fn written(&self) -> MutexGuard<'_, Written> {
+    pub(crate) fn written(&self) -> MutexGuard<'_, Written> {
         self.written.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -128,6 +128,8 @@ pub(crate) struct Job {
     pub(crate) segment: SegmentConfig,
     pub(crate) fields: FieldSet,
     pub(crate) callback: Option<String>,
+    /// Bucket mode: `.gz` objects instead of `.zip`.
+    pub(crate) gzip: bool,
 }
 
 /// Runs an export to the end of its life; ends early when the simulator
@@ -148,6 +150,9 @@ async fn lifecycle(shared: &Arc<Shared>, export: &Arc<Export>, job: Job) {
         *export.written() = Written::Failed;
         return;
     }
+    if let Some(bucket) = shared.config.bucket.clone() {
+        return super::bucket::lifecycle(shared, export, job, bucket).await;
+    }
     let path = export.path.clone();
     let per_entry = shared.config.users_per_entry;
     let cancel = shared.cancel.clone();
@@ -155,6 +160,7 @@ async fn lifecycle(shared: &Arc<Shared>, export: &Arc<Export>, job: Job) {
         segment,
         fields,
         callback,
+        ..
     } = job;
     let started = Instant::now();
     // Generating and deflating is CPU work: keep it off the async workers.
@@ -294,7 +300,7 @@ fn write_spool(
 /// found by generating only their `country` field. The list (8 bytes a
 /// user) is the only per-user memory an export needs; the archive itself
 /// is streamed to disk.
-fn us_users(segment: &SegmentConfig, cancel: &AtomicBool) -> crate::Result<Vec<u64>> {
+pub(crate) fn us_users(segment: &SegmentConfig, cancel: &AtomicBool) -> crate::Result<Vec<u64>> {
     const US: &[u8] = br#"{"country":"US"}"#;
     let fields = FieldSet::from_export_request(["country"], [""; 0])?;
     let gen = UserGenerator::new(GeneratorConfig {

@@ -143,6 +143,8 @@ struct Valid {
     segment: SegmentConfig,
     fields: FieldSet,
     callback: Option<String>,
+    /// `output_format: "gzip"` (only bucket mode writes `.gz` files).
+    gzip: bool,
 }
 
 /// An optional array of strings: `Ok(None)` when absent or null.
@@ -250,6 +252,7 @@ fn validate(shared: &Shared, body: &Value, control_group: bool) -> Result<Valid,
             segment,
             fields,
             callback,
+            gzip: body.get("output_format").and_then(Value::as_str) == Some("gzip"),
         }),
         None => Err(vec!["segment_id is required".to_owned()]),
     }
@@ -427,13 +430,22 @@ fn start(
         segment: valid.segment,
         fields: valid.fields,
         callback: valid.callback,
+        gzip: valid.gzip,
     };
     tokio::spawn(export::run(shared.clone(), export.clone(), job));
-    let body = json!({
-        "message": "success",
-        "object_prefix": export.object_prefix,
-        "url": export.url,
-    });
+    // With the company's own bucket Braze gives no URL: the files land there.
+    let body = if shared.config.bucket.is_some() {
+        json!({
+            "message": "success",
+            "object_prefix": export.object_prefix,
+        })
+    } else {
+        json!({
+            "message": "success",
+            "object_prefix": export.object_prefix,
+            "url": export.url,
+        })
+    };
     (
         answer(StatusCode::CREATED, &body, rate),
         Some(export.object_prefix.clone()),

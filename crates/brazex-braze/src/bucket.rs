@@ -1,0 +1,705 @@
+//! Object-store inputs: `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`.
+//!
+//! Exports into a company's own bucket are many archives (one per ~5,000 users) under
+//! `segment-export/SEGMENT_ID/DATE/OBJECT_PREFIX/`. [`Bucket::list`] finds the objects
+//! below a prefix in key order; [`Bucket::readers`] turns them into one
+//! [`std::io::Read`] each for the pipeline, which reads them in that order.
+//!
+//! Streaming, bounded, in order: a scheduler task on the tokio runtime starts the
+//! objects' GETs in key order, at most `concurrency` at once (a semaphore permit per
+//! object, held until its last byte is handed over), and each object's chunks go
+//! through its own channel of `queue` chunks. So while the pipeline reads object `i`,
+//! objects `i+1 .. i+concurrency-1` are already downloading into their (bounded)
+//! queues, hiding each GET's latency, and memory stays at most
+//! `concurrency × queue` chunks whatever the export's size. Object `i` always holds
+//! a permit while it is being read (permits are taken in key order), so this cannot
+//! deadlock. Nothing goes to disk.
+//!
+//! A body that breaks off is asked again from the first byte not yet delivered
+//! (`Range: bytes=N-`, with `If-Match` on the listed ETag so a replaced object is an
+//! error rather than a splice of two objects), up to `retries` times; an object that
+//! is gone on retry (deleted mid-read), or ends before its listed size, is an error
+//! naming its key.
+//!
+//! Credentials come from each cloud's standard environment (object_store's
+//! `from_env`): `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`, web
+//! identity, ECS/EKS and EC2 instance metadata for S3; `GOOGLE_APPLICATION_CREDENTIALS`
+//! or the instance's service account for GCS; `AZURE_STORAGE_ACCOUNT_NAME` with a key,
+//! SAS or Azure AD identity for Azure.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use object_store::path::Path as StorePath;
+use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt};
+use tokio::sync::{mpsc, Semaphore};
+use tracing::{debug, info, warn};
+
+/// Which cloud an object URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cloud {
+    S3,
+    Gcs,
+    Azure,
+}
+
+impl Cloud {
+    fn scheme(self) -> &'static str {
+        match self {
+            Cloud::S3 => "s3",
+            Cloud::Gcs => "gs",
+            Cloud::Azure => "az",
+        }
+    }
+}
+
+/// A parsed `s3://bucket/prefix` (or `gs://`, `az://`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketUrl {
+    pub cloud: Cloud,
+    /// The bucket (Azure: the container).
+    pub bucket: String,
+    /// The key prefix, without leading or trailing `/` (empty for the whole bucket).
+    pub prefix: String,
+}
+
+impl BucketUrl {
+    /// Whether `text` is an object-store URL (rather than a local path).
+    pub fn is_bucket_url(text: &str) -> bool {
+        ["s3://", "gs://", "az://"]
+            .iter()
+            .any(|s| text.len() >= s.len() && text[..s.len()].eq_ignore_ascii_case(s))
+    }
+
+    pub fn parse(text: &str) -> Result<BucketUrl, BucketError> {
+        let bad = |why: &str| BucketError::BadUrl {
+            url: text.to_string(),
+            problem: why.to_string(),
+        };
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or_else(|| bad("expected s3://BUCKET/PREFIX, gs://… or az://…"))?;
+        let cloud = match scheme.to_ascii_lowercase().as_str() {
+            "s3" | "s3a" => Cloud::S3,
+            "gs" | "gcs" => Cloud::Gcs,
+            "az" | "azure" | "abfs" => Cloud::Azure,
+            _ => return Err(bad("the scheme must be s3, gs or az")),
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(bad("no bucket name"));
+        }
+        Ok(BucketUrl {
+            cloud,
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+        })
+    }
+
+    /// The URL of `key` in this bucket, as objects are named in messages and errors.
+    pub fn object_url(&self, key: &str) -> String {
+        format!("{}://{}/{key}", self.cloud.scheme(), self.bucket)
+    }
+
+    /// This bucket with `sub` appended to the prefix.
+    pub fn join(&self, sub: &str) -> BucketUrl {
+        let sub = sub.trim_matches('/');
+        let prefix = match (self.prefix.is_empty(), sub.is_empty()) {
+            (true, _) => sub.to_string(),
+            (false, true) => self.prefix.clone(),
+            (false, false) => format!("{}/{sub}", self.prefix),
+        };
+        BucketUrl {
+            prefix,
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Display for BucketUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}://{}/{}",
+            self.cloud.scheme(),
+            self.bucket,
+            self.prefix
+        )
+    }
+}
+
+/// How to reach the store and how much to fetch at once.
+#[derive(Debug, Clone)]
+pub struct BucketOptions {
+    /// An S3-compatible endpoint (`--s3-endpoint`, e.g. MinIO, R2, a local server);
+    /// `http://` is allowed for it.
+    pub s3_endpoint: Option<String>,
+    /// Objects downloading at once (`--s3-concurrency`).
+    pub concurrency: usize,
+    /// Chunks buffered per object between its download and the pipeline.
+    pub queue: usize,
+    /// Times a broken-off object body is asked again before giving up.
+    pub retries: u32,
+    /// First pause before such a retry; it doubles.
+    pub retry_delay: Duration,
+}
+
+impl Default for BucketOptions {
+    fn default() -> Self {
+        BucketOptions {
+            s3_endpoint: None,
+            concurrency: 4,
+            queue: 16,
+            retries: 3,
+            retry_delay: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Errors of object-store inputs; each names the bucket, prefix or key concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum BucketError {
+    #[error("bad object-store URL '{url}': {problem}")]
+    BadUrl { url: String, problem: String },
+
+    #[error("cannot use {url}: {problem}")]
+    Config { url: String, problem: String },
+
+    #[error("no credentials for {url}: {hint}")]
+    NoCredentials { url: String, hint: &'static str },
+
+    #[error("access denied to {url} ({what}): the credentials need {needs} on it; the store said: {detail}")]
+    AccessDenied {
+        url: String,
+        what: &'static str,
+        needs: &'static str,
+        detail: String,
+    },
+
+    #[error(
+        "the bucket of {url} does not exist (or is not visible to these credentials): {detail}"
+    )]
+    NoSuchBucket { url: String, detail: String },
+
+    #[error("nothing found under {url}: no object has this prefix")]
+    Empty { url: String },
+
+    #[error("cannot list {url}: {detail}")]
+    List { url: String, detail: String },
+
+    #[error("{url}: the object vanished while being read (at byte {offset} of {size}): {detail}")]
+    Vanished {
+        url: String,
+        offset: u64,
+        size: u64,
+        detail: String,
+    },
+
+    #[error("{url}: the object changed while being read (at byte {offset}): {detail}")]
+    Changed {
+        url: String,
+        offset: u64,
+        detail: String,
+    },
+
+    #[error("{url}: the object is truncated: its body ended at byte {offset} but the listing says {size} bytes (after {retries} retries)")]
+    Truncated {
+        url: String,
+        offset: u64,
+        size: u64,
+        retries: u32,
+    },
+
+    #[error("{url}: reading failed at byte {offset} of {size} after {retries} retries: {detail}")]
+    Read {
+        url: String,
+        offset: u64,
+        size: u64,
+        retries: u32,
+        detail: String,
+    },
+}
+
+/// One object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: u64,
+    pub etag: Option<String>,
+}
+
+/// A bucket (and its credentials) to list and read.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    store: Arc<dyn ObjectStore>,
+    url: BucketUrl,
+    options: BucketOptions,
+}
+
+impl Bucket {
+    /// Opens the store of `url` with credentials from the environment. Nothing is
+    /// requested yet, except that a missing credential is detected here when it can be.
+    pub fn open(url: &BucketUrl, options: BucketOptions) -> Result<Bucket, BucketError> {
+        let config = |e: object_store::Error| BucketError::Config {
+            url: url.to_string(),
+            problem: error_text(&e),
+        };
+        // object_store retries 5xx and connection errors itself; keep that short so a
+        // dead endpoint is reported in seconds, not minutes (our own body retries
+        // come on top).
+        let retry = object_store::RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(30),
+            ..Default::default()
+        };
+        let store: Arc<dyn ObjectStore> = match url.cloud {
+            Cloud::S3 => {
+                let mut builder = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(&url.bucket)
+                    .with_retry(retry);
+                if let Some(endpoint) = &options.s3_endpoint {
+                    builder = builder
+                        .with_endpoint(endpoint.trim_end_matches('/'))
+                        .with_allow_http(endpoint.starts_with("http://"))
+                        // S3-compatible servers mostly want path-style requests.
+                        .with_virtual_hosted_style_request(false);
+                    if std::env::var_os("AWS_REGION").is_none()
+                        && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+                    {
+                        builder = builder.with_region("us-east-1");
+                    }
+                }
+                if !s3_has_credentials() {
+                    return Err(BucketError::NoCredentials {
+                        url: url.to_string(),
+                        hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), use a web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN) or run where ECS/EKS/EC2 instance credentials exist (they are not tried when AWS_EC2_METADATA_DISABLED=true)",
+                    });
+                }
+                Arc::new(builder.build().map_err(config)?)
+            }
+            Cloud::Gcs => Arc::new(
+                object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                    .with_bucket_name(&url.bucket)
+                    .with_retry(retry)
+                    .build()
+                    .map_err(config)?,
+            ),
+            Cloud::Azure => Arc::new(
+                object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_container_name(&url.bucket)
+                    .with_retry(retry)
+                    .build()
+                    .map_err(config)?,
+            ),
+        };
+        Ok(Bucket {
+            store,
+            url: url.clone(),
+            options,
+        })
+    }
+
+    pub fn url(&self) -> &BucketUrl {
+        &self.url
+    }
+
+    /// Every object below `url`'s prefix (a "directory": `prefix/…`), in key order;
+    /// when there is none and the prefix is itself an object's key, that object.
+    /// `Ok(empty)` when nothing is there.
+    pub async fn list(&self, url: &BucketUrl) -> Result<Vec<ObjectInfo>, BucketError> {
+        let prefix = StorePath::from(url.prefix.as_str());
+        let mut stream = self.store.list((!url.prefix.is_empty()).then_some(&prefix));
+        let mut objects = Vec::new();
+        while let Some(meta) = stream.next().await {
+            let meta = meta.map_err(|e| self.classify(&e, &url.to_string(), "list"))?;
+            objects.push(info_of(meta));
+        }
+        if objects.is_empty() && !url.prefix.is_empty() {
+            match self.store.head(&prefix).await {
+                Ok(meta) => objects.push(info_of(meta)),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.classify(&e, &url.to_string(), "get")),
+            }
+        }
+        // Keys compare as bytes, like S3's own listing order; sorting makes it so
+        // whatever the store returns.
+        objects.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+        debug!(url = %url, objects = objects.len(), "listed");
+        Ok(objects)
+    }
+
+    /// Starts fetching `objects` on `runtime` (see the module docs) and returns their
+    /// readers in the same order, each with its object's URL as label. The readers
+    /// block: read them from plain threads (the pipeline's), not on the runtime.
+    pub fn readers(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        objects: &[ObjectInfo],
+        progress: Arc<BucketProgress>,
+    ) -> Vec<(String, ObjectReader)> {
+        let permits = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
+        let mut readers = Vec::with_capacity(objects.len());
+        let mut jobs = Vec::with_capacity(objects.len());
+        for object in objects {
+            let (tx, rx) = mpsc::channel(self.options.queue.max(1));
+            let label = self.url.object_url(&object.key);
+            readers.push((
+                label.clone(),
+                ObjectReader {
+                    chunks: rx,
+                    current: Bytes::new(),
+                },
+            ));
+            jobs.push(Fetch {
+                store: self.store.clone(),
+                object: object.clone(),
+                label,
+                options: self.options.clone(),
+                tx,
+                progress: progress.clone(),
+            });
+        }
+        let scheduler = runtime.spawn(async move {
+            for job in jobs {
+                // Taken in key order: object i is always downloading while read.
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    job.run().await;
+                    drop(permit);
+                });
+            }
+        });
+        // The scheduler ends by itself; the fetch tasks end when their reader goes.
+        drop(scheduler);
+        readers
+    }
+
+    /// Maps a store error to what it means for the user.
+    fn classify(&self, e: &object_store::Error, url: &str, what: &'static str) -> BucketError {
+        let detail = error_text(e);
+        let needs = match (self.url.cloud, what) {
+            (Cloud::S3, "list") => "s3:ListBucket",
+            (Cloud::S3, _) => "s3:GetObject",
+            (Cloud::Gcs, "list") => "storage.objects.list",
+            (Cloud::Gcs, _) => "storage.objects.get",
+            (Cloud::Azure, _) => "the Storage Blob Data Reader role",
+        };
+        match e {
+            object_store::Error::PermissionDenied { .. } => BucketError::AccessDenied {
+                url: url.to_string(),
+                what,
+                needs,
+                detail,
+            },
+            object_store::Error::Unauthenticated { .. } => BucketError::AccessDenied {
+                url: url.to_string(),
+                what,
+                needs: "valid credentials",
+                detail,
+            },
+            _ if detail.contains("NoSuchBucket") || detail.contains("ContainerNotFound") => {
+                BucketError::NoSuchBucket {
+                    url: url.to_string(),
+                    detail,
+                }
+            }
+            _ if detail.contains("InvalidAccessKeyId")
+                || detail.contains("SignatureDoesNotMatch")
+                || detail.contains("AccessDenied") =>
+            {
+                BucketError::AccessDenied {
+                    url: url.to_string(),
+                    what,
+                    needs,
+                    detail,
+                }
+            }
+            _ => BucketError::List {
+                url: url.to_string(),
+                detail,
+            },
+        }
+    }
+}
+
+/// Whether S3 credentials can be found without asking the network, or instance
+/// metadata may still provide them.
+fn s3_has_credentials() -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    if set("AWS_ACCESS_KEY_ID")
+        || set("AWS_WEB_IDENTITY_TOKEN_FILE")
+        || set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        || set("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        || std::env::var("AWS_SKIP_SIGNATURE").is_ok_and(|v| v == "true")
+    {
+        return true;
+    }
+    // Otherwise object_store asks EC2's instance metadata, which only exists on EC2;
+    // the AWS SDKs' switch turns that off so a missing credential fails at once.
+    !std::env::var("AWS_EC2_METADATA_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn info_of(meta: ObjectMeta) -> ObjectInfo {
+    ObjectInfo {
+        key: meta.location.to_string(),
+        size: meta.size,
+        etag: meta.e_tag,
+    }
+}
+
+/// An error with its causes, on one line.
+fn error_text(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !text.contains(&c_text) {
+            text.push_str(": ");
+            text.push_str(&c_text);
+        }
+        cause = c.source();
+    }
+    // S3-style XML error bodies: the code and message are what a user needs.
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find("</")? + start;
+        Some(text[start..end].to_string())
+    };
+    if let Some(code) = tag("Code") {
+        let message = tag("Message").unwrap_or_default();
+        let status = text
+            .find("status code: ")
+            .map(|i| {
+                text[i + 13..]
+                    .chars()
+                    .take_while(|c| *c != ':')
+                    .collect::<String>()
+            })
+            .unwrap_or_default();
+        return format!("{status} {code}: {message}").trim().to_string();
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    text.chars().take(400).collect()
+}
+
+/// Counters of object-store reading, for the summary and progress.
+#[derive(Debug, Default)]
+pub struct BucketProgress {
+    /// Bytes delivered to the readers.
+    pub bytes: AtomicU64,
+    /// Bodies that broke off and were asked again.
+    pub retries: AtomicU64,
+}
+
+/// One object's bytes, as the pipeline reads them.
+#[derive(Debug)]
+pub struct ObjectReader {
+    chunks: mpsc::Receiver<Result<Bytes, BucketError>>,
+    current: Bytes,
+}
+
+impl Read for ObjectReader {
+    /// Blocks until the next chunk arrives: call it from a plain thread.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(io::Error::other(e)),
+                // The fetch always ends with the last byte or an error; a closed
+                // channel without either means the runtime went away.
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        let _ = self.current.split_to(n);
+        Ok(n)
+    }
+}
+
+/// The download of one object into its reader's channel.
+struct Fetch {
+    store: Arc<dyn ObjectStore>,
+    object: ObjectInfo,
+    label: String,
+    options: BucketOptions,
+    tx: mpsc::Sender<Result<Bytes, BucketError>>,
+    progress: Arc<BucketProgress>,
+}
+
+/// How one GET ended.
+enum Ended {
+    Complete,
+    ReaderGone,
+    /// The body ended before the listed size.
+    Short,
+    /// Worth asking again, for this reason.
+    Broken(String),
+}
+
+impl Fetch {
+    async fn run(self) {
+        if let Err(e) = self.fetch().await {
+            let _ = self.tx.send(Err(e)).await;
+        }
+    }
+
+    async fn fetch(&self) -> Result<(), BucketError> {
+        let size = self.object.size;
+        let mut offset = 0u64;
+        let mut retries = 0u32;
+        loop {
+            let ended = self.get(&mut offset).await?;
+            let reason = match ended {
+                Ended::Complete => {
+                    debug!(object = %self.label, bytes = offset, retries, "object read");
+                    return Ok(());
+                }
+                Ended::ReaderGone => return Ok(()),
+                Ended::Short if retries >= self.options.retries => {
+                    return Err(BucketError::Truncated {
+                        url: self.label.clone(),
+                        offset,
+                        size,
+                        retries,
+                    })
+                }
+                Ended::Short => format!("the body ended at byte {offset} of {size}"),
+                Ended::Broken(reason) if retries >= self.options.retries => {
+                    return Err(BucketError::Read {
+                        url: self.label.clone(),
+                        offset,
+                        size,
+                        retries,
+                        detail: reason,
+                    })
+                }
+                Ended::Broken(reason) => reason,
+            };
+            retries += 1;
+            self.progress.retries.fetch_add(1, Ordering::Relaxed);
+            let delay = self.options.retry_delay * 2u32.saturating_pow(retries - 1);
+            warn!(
+                "{}: {reason}; asking again from byte {offset} in {delay:.1?} ({retries}/{})",
+                self.label, self.options.retries
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One GET from `offset`; delivers what it reads and advances `offset`.
+    async fn get(&self, offset: &mut u64) -> Result<Ended, BucketError> {
+        let size = self.object.size;
+        if size == 0 {
+            return Ok(Ended::Complete);
+        }
+        let location = StorePath::from(self.object.key.as_str());
+        let options = GetOptions {
+            range: (*offset > 0).then_some(GetRange::Offset(*offset)),
+            // A replaced object must not be spliced onto the old one's first bytes.
+            if_match: self.object.etag.clone(),
+            ..Default::default()
+        };
+        let result = match self.store.get_opts(&location, options).await {
+            Ok(result) => result,
+            Err(e @ object_store::Error::NotFound { .. }) => {
+                return Err(BucketError::Vanished {
+                    url: self.label.clone(),
+                    offset: *offset,
+                    size,
+                    detail: error_text(&e),
+                })
+            }
+            Err(e @ object_store::Error::Precondition { .. }) => {
+                return Err(BucketError::Changed {
+                    url: self.label.clone(),
+                    offset: *offset,
+                    detail: error_text(&e),
+                })
+            }
+            Err(e @ object_store::Error::PermissionDenied { .. })
+            | Err(e @ object_store::Error::Unauthenticated { .. }) => {
+                return Err(BucketError::AccessDenied {
+                    url: self.label.clone(),
+                    what: "get",
+                    needs: "s3:GetObject (storage.objects.get on GCS)",
+                    detail: error_text(&e),
+                })
+            }
+            Err(e) => return Ok(Ended::Broken(error_text(&e))),
+        };
+        if result.range.start != *offset {
+            return Err(BucketError::Changed {
+                url: self.label.clone(),
+                offset: *offset,
+                detail: format!("asked from byte {offset}, got {:?}", result.range),
+            });
+        }
+        let mut body = result.into_stream();
+        loop {
+            match body.next().await {
+                None if *offset < size => return Ok(Ended::Short),
+                None => return Ok(Ended::Complete),
+                Some(Err(e)) => return Ok(Ended::Broken(error_text(&e))),
+                Some(Ok(chunk)) => {
+                    if chunk.is_empty() {
+                        continue;
+                    }
+                    *offset += chunk.len() as u64;
+                    self.progress
+                        .bytes
+                        .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    if self.tx.send(Ok(chunk)).await.is_err() {
+                        return Ok(Ended::ReaderGone);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A summary line for logs.
+pub fn describe_listing(url: &BucketUrl, objects: &[ObjectInfo]) -> String {
+    let bytes: u64 = objects.iter().map(|o| o.size).sum();
+    info!(url = %url, objects = objects.len(), bytes, "objects to read");
+    format!(
+        "{} objects, {:.1} MB under {url}",
+        objects.len(),
+        bytes as f64 / 1e6
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let u = BucketUrl::parse("s3://my-bucket/segment-export/abc/").expect("parses");
+        assert_eq!(u.cloud, Cloud::S3);
+        assert_eq!(u.bucket, "my-bucket");
+        assert_eq!(u.prefix, "segment-export/abc");
+        assert_eq!(u.object_url("k/x.zip"), "s3://my-bucket/k/x.zip");
+        assert_eq!(
+            u.join("2026-01-02/").prefix,
+            "segment-export/abc/2026-01-02"
+        );
+        assert_eq!(BucketUrl::parse("gs://b").expect("bucket only").prefix, "");
+        assert_eq!(
+            BucketUrl::parse("az://c/p").expect("az").cloud,
+            Cloud::Azure
+        );
+        assert!(BucketUrl::parse("s3:///x").is_err());
+        assert!(BucketUrl::parse("ftp://b/x").is_err());
+        assert!(BucketUrl::is_bucket_url("S3://b"));
+        assert!(!BucketUrl::is_bucket_url("./s3/b"));
+    }
+}

@@ -1,0 +1,147 @@
+//! Object-store inputs in the CLI: `process s3://…` (and `gs://`, `az://`) arguments,
+//! and `run --bucket`'s reading of an export from the company's own bucket.
+//!
+//! brazex-core knows nothing of HTTP: here object URLs become [`Input::Stream`]s whose
+//! readers brazex-braze feeds from a tokio runtime that lives as long as the inputs
+//! ([`Inputs`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use brazex_braze::{
+    export_folders, Bucket, BucketError, BucketOptions, BucketProgress, BucketUrl, BucketWait,
+    BucketWaitEvent, CallbackReceiver, ObjectInfo,
+};
+use brazex_core::input::{expand, Input, StreamInput};
+
+use crate::args::StoreArgs;
+
+/// The inputs of a run, with the runtime their object downloads run on (dropped after
+/// the pipeline, which is why it travels with them).
+#[derive(Debug)]
+pub struct Inputs {
+    pub inputs: Vec<Input>,
+    _runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// Bucket options from the flags.
+pub fn bucket_options(args: &StoreArgs) -> BucketOptions {
+    BucketOptions {
+        s3_endpoint: args.s3_endpoint.clone(),
+        concurrency: usize::from(args.s3_concurrency),
+        ..BucketOptions::default()
+    }
+}
+
+/// Expands `process`'s arguments in order: object URLs into their objects (key
+/// order), everything else as brazex-core does (files, folders, `-`).
+pub fn expand_inputs(args: &[PathBuf], store: &StoreArgs) -> anyhow::Result<Inputs> {
+    if !args
+        .iter()
+        .any(|a| a.to_str().is_some_and(BucketUrl::is_bucket_url))
+    {
+        return Ok(Inputs {
+            inputs: expand(args)?,
+            _runtime: None,
+        });
+    }
+    let runtime = crate::braze::runtime()?;
+    let progress = Arc::new(BucketProgress::default());
+    let mut inputs = Vec::new();
+    for arg in args {
+        match arg.to_str().filter(|a| BucketUrl::is_bucket_url(a)) {
+            Some(text) => {
+                let url = BucketUrl::parse(text)?;
+                let bucket = Bucket::open(&url, bucket_options(store))?;
+                let objects = runtime.block_on(bucket.list(&url))?;
+                if objects.is_empty() {
+                    return Err(BucketError::Empty {
+                        url: url.to_string(),
+                    }
+                    .into());
+                }
+                inputs.extend(stream_inputs(&bucket, &runtime, &objects, &progress));
+            }
+            None => inputs.extend(expand(std::slice::from_ref(arg))?),
+        }
+    }
+    Ok(Inputs {
+        inputs,
+        _runtime: Some(runtime),
+    })
+}
+
+/// The pipeline inputs of `objects`, named by their URLs.
+pub fn stream_inputs(
+    bucket: &Bucket,
+    runtime: &tokio::runtime::Runtime,
+    objects: &[ObjectInfo],
+    progress: &Arc<BucketProgress>,
+) -> Vec<Input> {
+    bucket
+        .readers(runtime.handle(), objects, progress.clone())
+        .into_iter()
+        .map(|(label, reader)| Input::Stream(StreamInput::new(label, Box::new(reader))))
+        .collect()
+}
+
+/// `run --bucket`: finds the export `object_prefix` of `segment_id` under `root`, waits
+/// until it is complete and returns its objects as inputs.
+#[allow(clippy::too_many_arguments)]
+pub fn export_inputs(
+    runtime: &tokio::runtime::Runtime,
+    root: &str,
+    store: &StoreArgs,
+    segment_id: &str,
+    object_prefix: &str,
+    triggered: SystemTime,
+    wait: BucketWait,
+    callback: Option<&mut CallbackReceiver>,
+    quiet: bool,
+) -> anyhow::Result<Vec<Input>> {
+    let root = BucketUrl::parse(root)?;
+    let bucket = Bucket::open(&root, bucket_options(store))?;
+    let folders = export_folders(&root, segment_id, object_prefix, triggered);
+    if !quiet {
+        eprintln!(
+            "brazex: the export goes into the bucket: waiting for {}/ (or the next day's folder)",
+            folders[0]
+        );
+    }
+    let spinner = crate::braze::spinner(quiet);
+    let on_event = |event: BucketWaitEvent| match event {
+        BucketWaitEvent::Listed {
+            elapsed,
+            objects,
+            bytes,
+        } => spinner.set_message(format!(
+            "waiting for the export in the bucket: {}s, {objects} objects ({:.1} MB) so far",
+            elapsed.as_secs(),
+            bytes as f64 / 1e6
+        )),
+        BucketWaitEvent::Complete { .. } => spinner.finish_and_clear(),
+    };
+    let objects = runtime.block_on(bucket.wait_for_export(&folders, &wait, callback, &on_event))?;
+    spinner.finish_and_clear();
+    if !quiet {
+        let bytes: u64 = objects.iter().map(|o| o.size).sum();
+        eprintln!(
+            "brazex: the export is complete: {} objects, {:.1} MB",
+            objects.len(),
+            bytes as f64 / 1e6
+        );
+    }
+    let progress = Arc::new(BucketProgress::default());
+    Ok(stream_inputs(&bucket, runtime, &objects, &progress))
+}
+
+/// The wait settings of `run --bucket`.
+pub fn bucket_wait(poll_interval: Duration, settle: Duration, timeout: Duration) -> BucketWait {
+    BucketWait {
+        poll_interval,
+        max_poll_interval: Duration::from_secs(60).max(poll_interval),
+        settle,
+        timeout,
+    }
+}
