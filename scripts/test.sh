@@ -10,6 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# DuckDB (PyPI) reads the Parquet and CSV outputs in the output tests
+# (crates/brazex-cli/tests/output; a missing duckdb fails them); pyarrow is its
+# Arrow bridge.
+if ! python3 -c 'import duckdb, pyarrow' >/dev/null 2>&1; then
+    echo "== installing duckdb and pyarrow (the reader of the output tests)"
+    python3 -m pip install --quiet --disable-pip-version-check duckdb pyarrow
+fi
+
 if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c 'import moto, boto3' >/dev/null 2>&1; then
     echo "== installing moto[server] (the S3 server of the object-store tests)"
     python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6'

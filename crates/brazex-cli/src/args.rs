@@ -85,13 +85,17 @@ pub struct PipelineArgs {
     #[arg(long, value_name = "FILE")]
     pub errors_to: Option<PathBuf>,
 
-    /// Write to FILE (under a temporary name, renamed when complete) instead of stdout.
+    /// Write to FILE (under a temporary name, renamed when complete) instead of stdout;
+    /// `-o DIR/` writes parts part-00000.<ext>, … and _manifest.json into DIR.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
     /// No summary on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub out: crate::output::OutputArgs,
 }
 
 #[derive(Debug, Args)]

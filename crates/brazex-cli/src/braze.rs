@@ -123,6 +123,11 @@ pub fn run_export(
     if !pipeline.quiet {
         eprintln!("brazex: Braze accepted the export (object_prefix {object_prefix})");
     }
+    let segment_id = match target {
+        ExportTarget::Segment(id) => Some(id.as_str()),
+        _ => None,
+    };
+    crate::output::note_braze_source(&object_prefix, segment_id);
     let url = match (response.url.clone(), bucket) {
         (Some(url), _) => url,
         (None, Some(bucket)) => {

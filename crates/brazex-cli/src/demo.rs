@@ -71,6 +71,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             errors_to: None,
             output: Some(rows.clone()),
             quiet: false,
+            out: crate::output::OutputArgs::default(),
         },
         bucket: None,
         settle: Duration::from_secs(120),

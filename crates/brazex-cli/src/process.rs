@@ -5,7 +5,6 @@ use std::io::{self, Write};
 use brazex_core::filter::Filter;
 use brazex_core::input::Input;
 use brazex_core::output::AtomicFile;
-use brazex_core::path::parse_select;
 use brazex_core::pipeline::{run, BadLine, OnError, Options, Summary};
 use brazex_core::select::Selection;
 
@@ -28,7 +27,7 @@ pub fn process(args: &ProcessArgs) -> anyhow::Result<()> {
 pub fn options(args: &PipelineArgs) -> anyhow::Result<Options> {
     let selection = match &args.select {
         Some(text) => {
-            let items = parse_select(text).map_err(|e| UsageError(format!("--select: {e}")))?;
+            let items = crate::output::select_items(text, args)?;
             Some(Selection::new(&items))
         }
         None => None,
@@ -87,6 +86,9 @@ pub fn run_to_output(
         Ok(())
     };
     let summary = match &args.output {
+        _ if !crate::output::is_plain(args) => {
+            crate::output::write(inputs, options, args, &mut record_bad)?
+        }
         Some(path) => {
             let mut file = AtomicFile::create(path)?;
             let summary = run(inputs, options, &mut file, Some(&mut record_bad))?;

@@ -9,6 +9,7 @@
 
 pub mod archive;
 mod decode;
+pub mod delimited;
 pub mod encode;
 pub mod error;
 pub mod fields;
@@ -19,7 +20,10 @@ pub mod output;
 pub mod path;
 pub mod pipeline;
 pub mod record;
+pub mod schema;
 pub mod select;
+pub mod sink;
+pub mod table;
 
 pub use error::{Error, Result};
 pub use pipeline::{run, OnError, Options, Summary};

@@ -24,9 +24,14 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".brazex-tmp")
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".brazex-tmp");
+        // A temporary file is private (0600); an output is for whoever loads it, so it
+        // gets the mode any new file gets (0666 less the umask).
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder
             .tempfile_in(&dir)
             .map_err(|e| Error::io(format!("cannot create a file in {}", dir.display()), e))?;
         Ok(AtomicFile {
@@ -86,6 +91,16 @@ mod tests {
         assert!(!dest.exists());
         f.commit().expect("commit");
         assert_eq!(std::fs::read(&dest).expect("read"), b"{}\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&dest).expect("stat").permissions().mode();
+            assert_ne!(
+                mode & 0o044,
+                0,
+                "readable by others as umask allows: {mode:o}"
+            );
+        }
 
         let failed = dir.path().join("failed.ndjson");
         let mut f = AtomicFile::create(&failed).expect("create");

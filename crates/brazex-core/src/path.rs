@@ -157,7 +157,22 @@ pub struct SelectItem {
 
 /// Parses a `--select` argument: comma-separated `[alias=]path` items.
 pub fn parse_select(input: &str) -> Result<Vec<SelectItem>, SyntaxError> {
+    parse_select_items(input, false).map(|(items, _)| items)
+}
+
+/// Parses a `--select` argument for typed outputs (CSV, Parquet): each item may end
+/// with a type pin, `[alias=]path[:type]`; returns the items and each item's pin
+/// as written (checked by the caller against the known type names).
+pub fn parse_select_pinned(input: &str) -> Result<(Vec<SelectItem>, Pins), SyntaxError> {
+    parse_select_items(input, true)
+}
+
+/// Each item's `:type` pin, with the byte offset of the type name.
+pub type Pins = Vec<Option<(String, usize)>>;
+
+fn parse_select_items(input: &str, pins: bool) -> Result<(Vec<SelectItem>, Pins), SyntaxError> {
     let bytes = input.as_bytes();
+    let mut pinned = Vec::new();
     let mut items = Vec::new();
     let mut pos = 0;
     loop {
@@ -180,6 +195,20 @@ pub fn parse_select(input: &str) -> Result<Vec<SelectItem>, SyntaxError> {
         };
         let (path, end) = Path::parse_prefix(input, pos)?;
         pos = end;
+        let mut pin = None;
+        if pins && bytes.get(pos) == Some(&b':') {
+            let start = pos + 1;
+            let len = input[start..]
+                .char_indices()
+                .find(|&(_, c)| !c.is_ascii_alphanumeric())
+                .map_or(input.len() - start, |(i, _)| i);
+            if len == 0 {
+                return Err(SyntaxError::new(input, start, "expected a type after ':'"));
+            }
+            pin = Some((input[start..start + len].to_string(), start));
+            pos = start + len;
+        }
+        pinned.push(pin);
         while bytes.get(pos).is_some_and(|b| b.is_ascii_whitespace()) {
             pos += 1;
         }
@@ -199,7 +228,7 @@ pub fn parse_select(input: &str) -> Result<Vec<SelectItem>, SyntaxError> {
             }
         }
     }
-    Ok(items)
+    Ok((items, pinned))
 }
 
 #[cfg(test)]
@@ -259,6 +288,21 @@ mod tests {
         );
         assert_eq!(items[1].path.text, "total_revenue");
         assert_eq!(items[3].path.segments[1].key, "a,b");
+    }
+
+    #[test]
+    fn pinned_selections_parse() {
+        let (items, pins) =
+            parse_select_pinned("email,plan=custom_attributes.plan:string, x[].y:int")
+                .expect("parses");
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[1].name, "plan");
+        assert_eq!(items[1].path.text, "custom_attributes.plan");
+        assert_eq!(pins[0], None);
+        assert_eq!(pins[1], Some(("string".to_string(), 34)));
+        assert_eq!(pins[2].as_ref().map(|p| p.0.as_str()), Some("int"));
+        assert_eq!(parse_select_pinned("a:").expect_err("no type").pos, 2);
+        assert_eq!(parse_select("a:int").expect_err("no pins").pos, 1);
     }
 
     #[test]

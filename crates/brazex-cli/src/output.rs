@@ -1,0 +1,477 @@
+//! Output formats and layouts beyond plain NDJSON: `--format csv|parquet`, a folder
+//! of rotating parts (`-o DIR/`), `--compress`, `--tables`, and `_manifest.json`.
+//!
+//! Plain NDJSON to stdout or one file keeps the original path ([`is_plain`]); every
+//! other output is built here from the flags and written through
+//! `brazex_core::sink` / `brazex_parquet`. The manifest is written last, atomically,
+//! only when every part is complete, so a load job that checks it never loads a
+//! half-finished run.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use brazex_core::delimited::{csv_header, format_timestamp_ms, CsvEncoder, NdjsonRows};
+use brazex_core::encode::Encoder;
+use brazex_core::input::Input;
+use brazex_core::output::AtomicFile;
+use brazex_core::path::{parse_select, parse_select_pinned, SelectItem};
+use brazex_core::pipeline::{run_with, BadLineSink, Options, Summary};
+use brazex_core::schema::ColumnType;
+use brazex_core::sink::{ByteSink, Compress, FileEntry, PartOptions, Parts, Target};
+use brazex_core::table::{infer_types, Plan};
+use brazex_parquet::{Codec, ParquetEncoder, ParquetOptions, ParquetSink};
+use clap::{Args, ValueEnum};
+
+use crate::args::{parse_size, PipelineArgs};
+use crate::exit::UsageError;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatArg {
+    /// One JSON object per line (the input's own text, or the --select'ed object).
+    Ndjson,
+    /// RFC 4180 CSV with a header row; nested values as JSON text.
+    Csv,
+    /// Typed, compressed, columnar Parquet.
+    Parquet,
+}
+
+/// `--compress` for NDJSON and CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressArg {
+    Gzip,
+    Zstd,
+}
+
+/// `--compression` of Parquet pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CodecArg {
+    Zstd,
+    Snappy,
+    Gzip,
+    None,
+}
+
+/// Flags of the output (shared by `process`, `run` and `download`).
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Ndjson)]
+    pub format: FormatArg,
+
+    /// With -o DIR/: start a new part after this many rows.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rows_per_file: Option<u64>,
+
+    /// With -o DIR/: start a new part before a part exceeds this size (before
+    /// compression for --compress; accepts K, M, G, KiB, MiB, GiB).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_file_bytes: Option<usize>,
+
+    /// Compress NDJSON or CSV output (parts get .gz or .zst).
+    #[arg(long, value_enum, value_name = "CODEC")]
+    pub compress: Option<CompressArg>,
+
+    /// Compression of Parquet pages [default: zstd].
+    #[arg(long, value_enum, value_name = "CODEC")]
+    pub compression: Option<CodecArg>,
+
+    /// Most rows in a Parquet row group (a row group is also closed at 64 MiB).
+    #[arg(long, value_name = "N", default_value_t = 122_880, value_parser = clap::value_parser!(u64).range(1..))]
+    pub row_group_rows: u64,
+
+    /// Rows read to infer the type of --select'ed columns outside the documented
+    /// schema (custom attributes) that have no `:type` pin.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub infer_rows: u64,
+
+    /// Normalized tables in -o DIR/: users, and one table per array of objects
+    /// (purchases, devices, …), each in its own subfolder, keyed by braze_id.
+    #[arg(long)]
+    pub tables: bool,
+}
+
+impl Default for OutputArgs {
+    /// The flags' defaults: plain NDJSON.
+    fn default() -> Self {
+        OutputArgs {
+            format: FormatArg::Ndjson,
+            rows_per_file: None,
+            max_file_bytes: None,
+            compress: None,
+            compression: None,
+            row_group_rows: 122_880,
+            infer_rows: 10_000,
+            tables: false,
+        }
+    }
+}
+
+/// Where a Braze export came from, for the manifest (set by `run`).
+static SOURCE: Mutex<Option<serde_json::Value>> = Mutex::new(None);
+
+/// Records that the rows come from a Braze export (`run`), for the manifest.
+pub fn note_braze_source(object_prefix: &str, segment_id: Option<&str>) {
+    if let Ok(mut source) = SOURCE.lock() {
+        *source = Some(serde_json::json!({
+            "braze": {"object_prefix": object_prefix, "segment_id": segment_id}
+        }));
+    }
+}
+
+/// True when the output is NDJSON to stdout or one file, with nothing else asked:
+/// the original, byte-for-byte path.
+pub fn is_plain(args: &PipelineArgs) -> bool {
+    let out = &args.out;
+    out.format == FormatArg::Ndjson
+        && out.compress.is_none()
+        && !out.tables
+        && out.rows_per_file.is_none()
+        && out.max_file_bytes.is_none()
+        && !args.output.as_deref().is_some_and(is_dir_target)
+}
+
+/// `-o DIR/` (a trailing slash) or an existing folder.
+fn is_dir_target(path: &Path) -> bool {
+    path.as_os_str().to_string_lossy().ends_with('/') || path.is_dir()
+}
+
+/// Parses `--select` as the format wants it: typed formats accept `path:type` pins.
+pub fn select_items(text: &str, args: &PipelineArgs) -> anyhow::Result<Vec<SelectItem>> {
+    let items = if args.out.format == FormatArg::Ndjson {
+        parse_select(text)
+    } else {
+        parse_select_pinned(text).map(|(items, _)| items)
+    };
+    items.map_err(|e| UsageError(format!("--select: {e}")).into())
+}
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+/// The plan of a typed output (CSV, Parquet), with pins applied.
+fn plan(args: &PipelineArgs) -> anyhow::Result<Plan> {
+    if args.out.tables {
+        if args.select.is_some() {
+            return Err(usage(
+                "--tables writes whole users; it cannot be combined with --select",
+            ));
+        }
+        return Ok(Plan::normalized());
+    }
+    let Some(text) = &args.select else {
+        return Ok(Plan::full_object());
+    };
+    let (items, pins) =
+        parse_select_pinned(text).map_err(|e| UsageError(format!("--select: {e}")))?;
+    let mut types = Vec::with_capacity(pins.len());
+    for pin in pins {
+        types.push(match pin {
+            None => None,
+            Some((name, pos)) => Some(ColumnType::parse_pin(&name).ok_or_else(|| {
+                let e = brazex_core::path::SyntaxError::new(
+                    text,
+                    pos,
+                    format!(
+                        "unknown type '{name}' (use string, int, float, bool, timestamp, date or json)"
+                    ),
+                );
+                UsageError(format!("--select: {e}"))
+            })?),
+        });
+    }
+    Ok(Plan::selection(&items, &types))
+}
+
+/// Writes the rows in the format and layout the flags ask for; with a folder, the
+/// manifest last.
+pub fn write(
+    inputs: &[Input],
+    options: &Options,
+    args: &PipelineArgs,
+    bad_lines: BadLineSink<'_>,
+) -> anyhow::Result<Summary> {
+    let out = &args.out;
+    let started = SystemTime::now();
+    let target = match &args.output {
+        Some(path) if is_dir_target(path) => Target::Dir(path.clone()),
+        Some(path) => Target::File(path.clone()),
+        None => Target::Stdout,
+    };
+    let dir = match &target {
+        Target::Dir(dir) => Some(dir.clone()),
+        _ => None,
+    };
+    if dir.is_none() {
+        if out.tables {
+            return Err(usage("--tables writes a folder: give -o DIR/"));
+        }
+        if out.rows_per_file.is_some() || out.max_file_bytes.is_some() {
+            return Err(usage(
+                "--rows-per-file and --max-file-bytes rotate parts in a folder: give -o DIR/",
+            ));
+        }
+    }
+    if out.format == FormatArg::Parquet && out.compress.is_some() {
+        return Err(usage(
+            "--compress is for NDJSON and CSV; Parquet pages are compressed with --compression",
+        ));
+    }
+    if out.format != FormatArg::Parquet && out.compression.is_some() {
+        return Err(usage(
+            "--compression is for --format parquet (see --compress)",
+        ));
+    }
+    if out.tables && out.format == FormatArg::Ndjson {
+        return Err(usage("--tables needs --format csv or parquet"));
+    }
+    if let Some(dir) = &dir {
+        check_fresh(dir)?;
+    }
+    let compress = match out.compress {
+        None => Compress::None,
+        Some(CompressArg::Gzip) => Compress::Gzip,
+        Some(CompressArg::Zstd) => Compress::Zstd,
+    };
+    let ext = match out.format {
+        FormatArg::Ndjson => "ndjson",
+        FormatArg::Csv => "csv",
+        FormatArg::Parquet => "parquet",
+    };
+    let part_options = PartOptions {
+        ext: ext.into(),
+        compress,
+        rows_per_file: out.rows_per_file,
+        max_file_bytes: out.max_file_bytes.map(|n| n as u64),
+    };
+
+    let plan = match out.format {
+        FormatArg::Ndjson => None,
+        _ => {
+            let mut plan = plan(args)?;
+            infer(&mut plan, inputs, options, args)?;
+            Some(Arc::new(plan))
+        }
+    };
+    let table_names: Vec<String> = match &plan {
+        Some(plan) => plan.tables().iter().map(|t| t.name.clone()).collect(),
+        None => vec!["users".into()],
+    };
+    let normalized = plan.as_ref().is_some_and(|p| p.is_normalized());
+    let mut parts = Vec::new();
+    for name in &table_names {
+        let table_target = match (&target, normalized) {
+            (Target::Dir(dir), true) => Target::Dir(dir.join(name)),
+            (t, _) => t.clone(),
+        };
+        parts.push(Parts::new(table_target, part_options.clone(), dir.clone())?);
+    }
+
+    let (summary, files) = match (out.format, &plan) {
+        (FormatArg::Parquet, Some(plan)) => {
+            let parquet = ParquetOptions {
+                codec: match out.compression.unwrap_or(CodecArg::Zstd) {
+                    CodecArg::Zstd => Codec::Zstd,
+                    CodecArg::Snappy => Codec::Snappy,
+                    CodecArg::Gzip => Codec::Gzip,
+                    CodecArg::None => Codec::None,
+                },
+                row_group_rows: usize::try_from(out.row_group_rows).unwrap_or(usize::MAX),
+                ..ParquetOptions::default()
+            };
+            let mut sink = ParquetSink::new(plan, parts, parquet);
+            let make = || ParquetEncoder::new(plan.clone());
+            let summary = run_with(inputs, options, &make, &mut sink, Some(bad_lines))?;
+            (summary, sink.finish()?)
+        }
+        (FormatArg::Csv, Some(plan)) => {
+            let headers = (0..plan.tables().len()).map(|t| Some(csv_header(plan, t)));
+            let mut sink = ByteSink::new(parts.into_iter().zip(headers).collect());
+            let make = || CsvEncoder::new(plan.clone());
+            let summary = run_with(inputs, options, &make, &mut sink, Some(bad_lines))?;
+            (summary, sink.finish()?)
+        }
+        _ => {
+            let selection = options.selection.clone().map(Arc::new);
+            let mut sink = ByteSink::new(parts.into_iter().map(|p| (p, None)).collect());
+            let make = || NdjsonRows::new(selection.clone());
+            let summary = run_bytes(inputs, options, &make, &mut sink, bad_lines)?;
+            (summary, sink.finish()?)
+        }
+    };
+    if let Some(dir) = &dir {
+        let manifest = manifest(ManifestInput {
+            args,
+            inputs,
+            plan: plan.as_deref(),
+            names: &table_names,
+            normalized,
+            files: &files,
+            summary: &summary,
+            started,
+            compression: match out.format {
+                FormatArg::Parquet => {
+                    format!("{:?}", out.compression.unwrap_or(CodecArg::Zstd)).to_lowercase()
+                }
+                _ => out
+                    .compress
+                    .map_or("none".into(), |c| format!("{c:?}").to_lowercase()),
+            },
+        });
+        let mut file = AtomicFile::create(&dir.join("_manifest.json"))?;
+        serde_json::to_writer_pretty(&mut file, &manifest)?;
+        std::io::Write::write_all(&mut file, b"\n")?;
+        file.commit()?;
+    }
+    Ok(summary)
+}
+
+fn run_bytes<E: Encoder<Block = Vec<brazex_core::sink::Rows>>>(
+    inputs: &[Input],
+    options: &Options,
+    make: &(dyn Fn() -> E + Sync),
+    sink: &mut ByteSink,
+    bad_lines: BadLineSink<'_>,
+) -> brazex_core::Result<Summary> {
+    run_with(inputs, options, make, sink, Some(bad_lines))
+}
+
+/// Refuses a folder that already holds brazex output: parts of two runs must never
+/// mix under one manifest.
+fn check_fresh(dir: &Path) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let sub_part = entry.path().is_dir()
+            && std::fs::read_dir(entry.path())
+                .map(|mut d| {
+                    d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("part-")))
+                })
+                .unwrap_or(false);
+        if name == "_manifest.json" || name.starts_with("part-") || sub_part {
+            return Err(usage(format!(
+                "{} already holds brazex output ({name}); remove it or choose another folder",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Types the plan's unknown columns from the first `--infer-rows` rows (files only:
+/// a stream is read once, so its unknown columns are JSON text).
+fn infer(
+    plan: &mut Plan,
+    inputs: &[Input],
+    options: &Options,
+    args: &PipelineArgs,
+) -> anyhow::Result<()> {
+    if plan.unknown_columns().is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = plan.tables()[0]
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let rereadable = inputs.iter().all(|i| matches!(i, Input::File(_)));
+    let types = if rereadable {
+        infer_types(inputs, options, plan, args.out.infer_rows.max(1))?
+    } else {
+        if !args.quiet {
+            eprintln!(
+                "brazex: warning: the input is a stream, read once: columns without a documented type or a :type pin are written as JSON text"
+            );
+        }
+        plan.unknown_columns()
+            .iter()
+            .map(|&c| (c, ColumnType::Json))
+            .collect()
+    };
+    for (column, ty) in types {
+        if !args.quiet && rereadable {
+            eprintln!(
+                "brazex: column {}: {ty} (inferred from the first rows; pin it with :type)",
+                names[column]
+            );
+        }
+        plan.set_type(column, ty);
+    }
+    Ok(())
+}
+
+struct ManifestInput<'a> {
+    args: &'a PipelineArgs,
+    inputs: &'a [Input],
+    plan: Option<&'a Plan>,
+    names: &'a [String],
+    normalized: bool,
+    files: &'a [Vec<FileEntry>],
+    summary: &'a Summary,
+    started: SystemTime,
+    compression: String,
+}
+
+fn timestamp(time: SystemTime) -> String {
+    let ms = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    format_timestamp_ms(ms)
+}
+
+/// The manifest: what a load job checks before loading (see the README).
+fn manifest(m: ManifestInput<'_>) -> serde_json::Value {
+    use serde_json::json;
+    let source = SOURCE.lock().ok().and_then(|s| s.clone()).unwrap_or_else(
+        || json!({"inputs": m.inputs.iter().map(|i| i.label().to_string()).collect::<Vec<_>>()}),
+    );
+    let tables: Vec<serde_json::Value> = m
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let files = m.files.get(i).map(Vec::as_slice).unwrap_or_default();
+            let columns = match m.plan {
+                Some(plan) => json!(plan.tables()[i]
+                    .columns
+                    .iter()
+                    .map(|c| json!({"name": c.name, "type": c.ty.to_string()}))
+                    .collect::<Vec<_>>()),
+                None => match &m.args.select {
+                    Some(_) => json!("json object per line (--select)"),
+                    None => json!("json object per line (whole user records)"),
+                },
+            };
+            json!({
+                "name": name,
+                "path": if m.normalized { name.clone() } else { ".".to_string() },
+                "rows": files.iter().map(|f| f.rows).sum::<u64>(),
+                "columns": columns,
+                "files": files,
+            })
+        })
+        .collect();
+    let all_files = m.files.iter().flatten();
+    json!({
+        "brazex_version": env!("CARGO_PKG_VERSION"),
+        "format": m.args.out.format,
+        "compression": m.compression,
+        "started_at": timestamp(m.started),
+        "finished_at": timestamp(SystemTime::now()),
+        "source": source,
+        "totals": {
+            "rows_read": m.summary.rows_read,
+            "rows_written": m.summary.rows_written,
+            "rows_filtered": m.summary.rows_filtered,
+            "rows_skipped": m.summary.rows_skipped,
+            "files": all_files.clone().count(),
+            "bytes": all_files.map(|f| f.bytes).sum::<u64>(),
+        },
+        "tables": tables,
+    })
+}
