@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::chunks::ChunkReader;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use object_store::path::Path as StorePath;
@@ -348,13 +349,7 @@ impl Bucket {
         for object in objects {
             let (tx, rx) = mpsc::channel(self.options.queue.max(1));
             let label = self.url.object_url(&object.key);
-            readers.push((
-                label.clone(),
-                ObjectReader {
-                    chunks: rx,
-                    current: Bytes::new(),
-                },
-            ));
+            readers.push((label.clone(), ObjectReader(ChunkReader::new(rx))));
             jobs.push(Fetch {
                 store: self.store.clone(),
                 object: object.clone(),
@@ -501,27 +496,11 @@ pub struct BucketProgress {
 
 /// One object's bytes, as the pipeline reads them.
 #[derive(Debug)]
-pub struct ObjectReader {
-    chunks: mpsc::Receiver<Result<Bytes, BucketError>>,
-    current: Bytes,
-}
+pub struct ObjectReader(ChunkReader<BucketError>);
 
 impl Read for ObjectReader {
-    /// Blocks until the next chunk arrives: call it from a plain thread.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.chunks.blocking_recv() {
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => return Err(io::Error::other(e)),
-                // The fetch always ends with the last byte or an error; a closed
-                // channel without either means the runtime went away.
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        let _ = self.current.split_to(n);
-        Ok(n)
+        self.0.read(buf)
     }
 }
 

@@ -75,18 +75,9 @@ pub fn export_folders(
         .collect()
 }
 
-/// `YYYY-MM-dd` of a day number since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+/// `YYYY-MM-dd` of a day number since 1970-01-01 (Braze's date folder).
 pub fn civil_date(days: u64) -> String {
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    brazex_core::civil::format_date(days as i64)
 }
 
 impl Bucket {

@@ -19,6 +19,7 @@ use reqwest::header::{CONTENT_RANGE, RANGE};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use crate::chunks::ChunkReader;
 use crate::client::{read_capped, short_url, BrazeClient, MAX_ERROR_BODY};
 use crate::error::{describe, ApiMessage, BrazeError};
 use crate::wait::expired_code;
@@ -58,8 +59,7 @@ pub struct DownloadProgress {
 /// A download in progress; reading it yields the archive's bytes.
 #[derive(Debug)]
 pub struct Download {
-    chunks: mpsc::Receiver<Result<Bytes, BrazeError>>,
-    current: Bytes,
+    reader: ChunkReader<BrazeError>,
     progress: Arc<DownloadProgress>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -84,8 +84,7 @@ impl Download {
         };
         let task = runtime.spawn(fetcher.run());
         Download {
-            chunks,
-            current: Bytes::new(),
+            reader: ChunkReader::new(chunks),
             progress,
             task,
         }
@@ -106,17 +105,7 @@ impl Read for Download {
     /// Blocks until the next chunk arrives: call it from a plain thread (the
     /// pipeline's decode thread), not from the runtime.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.chunks.blocking_recv() {
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => return Err(io::Error::other(e)),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        let _ = self.current.split_to(n);
-        Ok(n)
+        self.reader.read(buf)
     }
 }
 

@@ -21,6 +21,7 @@
 mod bucket;
 mod bucket_wait;
 mod callback;
+mod chunks;
 mod client;
 mod config;
 mod download;

@@ -8,6 +8,7 @@
 //! bounded; every data error names `ENTRY:LINE` or a byte offset ([`error`]).
 
 pub mod archive;
+pub mod civil;
 mod decode;
 pub mod delimited;
 pub mod encode;

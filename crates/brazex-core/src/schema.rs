@@ -371,17 +371,6 @@ fn shorten(text: &str) -> String {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 fn digits(bytes: &[u8]) -> Option<u32> {
     if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
         return None;
@@ -419,7 +408,11 @@ fn date_prefix(b: &[u8]) -> Option<i64> {
     if day == 0 || day > month_days {
         return None;
     }
-    Some(days_from_civil(year, month, day))
+    Some(crate::civil::days_from_civil(
+        year,
+        i64::from(month),
+        i64::from(day),
+    ))
 }
 
 /// Parses an ISO 8601 timestamp to milliseconds since the epoch, UTC:

@@ -171,31 +171,14 @@ pub(crate) fn bool(out: &mut Vec<u8>, b: bool) {
 /// Seconds per day.
 pub(crate) const DAY: i64 = 86_400;
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`); `const` so the generator's time bounds are constants.
-pub(crate) const fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+/// Calendar arithmetic, shared with the rest of brazex.
+pub(crate) use brazex_core::civil::days_from_civil;
 
 /// The calendar date of a day count since 1970-01-01 (inverse of
-/// [`days_from_civil`]).
+/// [`days_from_civil`]), with unsigned month and day for the writers below.
 fn civil_from_days(days: i64) -> (i64, u64, u64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u64;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u64;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    let (y, m, d) = brazex_core::civil::civil_from_days(days);
+    (y, m as u64, d as u64)
 }
 
 /// Appends `YYYY-MM-DD` (unquoted) for a day count since 1970-01-01.
