@@ -35,7 +35,7 @@ mb=$(echo "$ndjson_bytes / 1000000" | bc -l)
 select='external_id,email,country,rev=total_revenue,plan=custom_attributes.plan,purchases[].name,apps[].last_used'
 where='country == "US" and total_revenue > 10 and purchases[].name == "gift_card"'
 jqf='select(.country == "US" and ((.total_revenue|type) == "number" and .total_revenue > 10) and ((.purchases|type) == "array" and any(.purchases[]; .name == "gift_card"))) | {external_id, email, country, rev: .total_revenue, plan: .custom_attributes.plan, "purchases[].name": (if (.purchases|type) == "array" then [.purchases[] | .name] else null end), "apps[].last_used": (if (.apps|type) == "array" then [.apps[] | .last_used] else null end)}'
-duck_sql="COPY (SELECT external_id, email, country, total_revenue AS rev, custom_attributes.plan AS plan,
+duck_sql="SET enable_progress_bar = false; COPY (SELECT external_id, email, country, total_revenue AS rev, custom_attributes.plan AS plan,
   list_transform(purchases, lambda x: x.name) AS \"purchases[].name\", list_transform(apps, lambda x: x.last_used) AS \"apps[].last_used\"
   FROM read_ndjson('$gz', maximum_object_size = 16777216, sample_size = -1)
   WHERE country = 'US' AND total_revenue > 10 AND list_contains(list_transform(purchases, lambda x: x.name), 'gift_card'))
