@@ -9,7 +9,7 @@ mod util;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use util::{brazex, fixture, fixtures_dir};
+use util::{brazex, fixture, fixtures_dir, generate_pair};
 
 const GOOD_ALL: &[&str] = &[
     "python-seekable.zip",
@@ -272,23 +272,7 @@ fn a_closed_stdout_ends_quietly() {
 #[test]
 fn generated_exports_round_trip_in_order() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let zip = dir.path().join("g.zip");
-    let ndjson = dir.path().join("g.ndjson");
-    for (path, format) in [(&zip, "zip"), (&ndjson, "ndjson")] {
-        brazex(&[
-            "generate",
-            "--users",
-            "12000",
-            "--users-per-entry",
-            "1000",
-            "--format",
-            format,
-            "-o",
-            path.to_str().expect("utf-8"),
-        ])
-        .run()
-        .assert_success();
-    }
+    let (zip, ndjson) = generate_pair(dir.path(), 12_000, 1_000, 42);
     let want = std::fs::read(&ndjson).expect("ndjson");
     for jobs in ["1", "2", "7"] {
         let run = brazex(&[
@@ -377,25 +361,7 @@ fn blank_lines_and_carriage_returns() {
 #[test]
 fn where_filters_like_an_independent_computation() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let zip = dir.path().join("g.zip");
-    let ndjson = dir.path().join("g.ndjson");
-    for (path, format) in [(&zip, "zip"), (&ndjson, "ndjson")] {
-        brazex(&[
-            "generate",
-            "--users",
-            "6000",
-            "--seed",
-            "11",
-            "--users-per-entry",
-            "1000",
-            "--format",
-            format,
-            "-o",
-            path.to_str().expect("utf-8"),
-        ])
-        .run()
-        .assert_success();
-    }
+    let (zip, ndjson) = generate_pair(dir.path(), 6_000, 1_000, 11);
     let users: Vec<serde_json::Value> = std::fs::read_to_string(&ndjson)
         .expect("ndjson")
         .lines()

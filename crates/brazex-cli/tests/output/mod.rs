@@ -10,26 +10,11 @@ use arrow_array::types::{Float64Type, Int32Type, TimestampMillisecondType};
 use arrow_array::{Array, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::util::brazex;
+use crate::util::{brazex, generate_pair};
 
 fn generate(dir: &Path, users: &str) -> (PathBuf, Vec<serde_json::Value>) {
-    let zip = dir.join("g.zip");
-    let ndjson = dir.join("g.ndjson");
-    for (path, format) in [(&zip, "zip"), (&ndjson, "ndjson")] {
-        brazex(&[
-            "generate",
-            "--users",
-            users,
-            "--users-per-entry",
-            "700",
-            "--format",
-            format,
-            "-o",
-            path.to_str().expect("utf-8"),
-        ])
-        .run()
-        .assert_success();
-    }
+    let users: u64 = users.parse().expect("a number of users");
+    let (zip, ndjson) = generate_pair(dir, users, 700, 42);
     let users = std::fs::read_to_string(&ndjson)
         .expect("ndjson")
         .lines()

@@ -11,6 +11,37 @@ pub fn fixture(name: &str) -> String {
     fixtures_dir().join(name).to_string_lossy().into_owned()
 }
 
+/// Writes the same generated users twice, as a zip (`per_entry` users an entry) and as
+/// NDJSON, in `dir`; returns (zip, ndjson).
+pub fn generate_pair(
+    dir: &std::path::Path,
+    users: u64,
+    per_entry: u64,
+    seed: u64,
+) -> (PathBuf, PathBuf) {
+    let zip = dir.join("g.zip");
+    let ndjson = dir.join("g.ndjson");
+    let (users, per_entry, seed) = (users.to_string(), per_entry.to_string(), seed.to_string());
+    for (path, format) in [(&zip, "zip"), (&ndjson, "ndjson")] {
+        brazex(&[
+            "generate",
+            "--users",
+            &users,
+            "--users-per-entry",
+            &per_entry,
+            "--seed",
+            &seed,
+            "--format",
+            format,
+            "-o",
+            path.to_str().expect("utf-8"),
+        ])
+        .run()
+        .assert_success();
+    }
+    (zip, ndjson)
+}
+
 /// A command line to run.
 #[derive(Debug)]
 pub struct Invocation {
