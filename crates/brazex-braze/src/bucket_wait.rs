@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tracing::{debug, info};
 
 use crate::bucket::{Bucket, BucketError, BucketUrl, ObjectInfo};
-use crate::callback::{CallbackEvent, CallbackReceiver};
+use crate::callback::{sleep_or_callback, CallbackEvent, CallbackReceiver};
 use crate::error::BrazeError;
 
 /// How to wait for an export in a bucket.
@@ -156,16 +156,7 @@ impl Bucket {
                 next = next.min(settles_in.max(Duration::from_millis(10)));
             }
             debug!("next listing in {next:?}");
-            let event = match callback.as_deref_mut() {
-                Some(receiver) => tokio::select! {
-                    () = tokio::time::sleep(next) => None,
-                    event = receiver.recv() => event,
-                },
-                None => {
-                    tokio::time::sleep(next).await;
-                    None
-                }
-            };
+            let event = sleep_or_callback(callback.as_deref_mut(), next).await;
             match event {
                 Some(CallbackEvent { success: true, .. }) => called_back = true,
                 Some(CallbackEvent {

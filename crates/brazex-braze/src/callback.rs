@@ -88,6 +88,24 @@ impl CallbackReceiver {
     }
 }
 
+/// Sleeps for `duration`, or less when Braze's callback comes first (its event).
+/// Both ways of waiting for an export (polling a URL, listing a bucket) wait so.
+pub async fn sleep_or_callback(
+    callback: Option<&mut CallbackReceiver>,
+    duration: Duration,
+) -> Option<CallbackEvent> {
+    match callback {
+        Some(receiver) => tokio::select! {
+            () = tokio::time::sleep(duration) => None,
+            event = receiver.recv() => event,
+        },
+        None => {
+            tokio::time::sleep(duration).await;
+            None
+        }
+    }
+}
+
 impl Drop for CallbackReceiver {
     fn drop(&mut self) {
         self.task.abort();

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::RANGE;
 use tracing::{debug, info};
 
-use crate::callback::{CallbackEvent, CallbackReceiver};
+use crate::callback::{sleep_or_callback, CallbackEvent, CallbackReceiver};
 use crate::client::{read_capped, short_url, BrazeClient, MAX_ERROR_BODY};
 use crate::error::{describe, ApiMessage, BrazeError};
 
@@ -81,16 +81,7 @@ impl BrazeClient {
                 elapsed,
                 next_poll: next,
             });
-            let event = match callback.as_deref_mut() {
-                Some(receiver) => tokio::select! {
-                    () = tokio::time::sleep(next) => None,
-                    event = receiver.recv() => event,
-                },
-                None => {
-                    tokio::time::sleep(next).await;
-                    None
-                }
-            };
+            let event = sleep_or_callback(callback.as_deref_mut(), next).await;
             match event {
                 Some(CallbackEvent {
                     success: true,

@@ -90,6 +90,7 @@ pub fn download(args: &DownloadArgs) -> anyhow::Result<()> {
         callback,
         &options,
         &args.pipeline,
+        None,
     )?;
     if !args.pipeline.quiet {
         eprintln!("{}", describe(&summary));
@@ -127,7 +128,7 @@ pub fn run_export(
         ExportTarget::Segment(id) => Some(id.as_str()),
         _ => None,
     };
-    crate::output::note_braze_source(&object_prefix, segment_id);
+    let source = crate::output::braze_source(&object_prefix, segment_id);
     let url = match (response.url.clone(), bucket) {
         (Some(url), _) => url,
         (None, Some(bucket)) => {
@@ -148,7 +149,7 @@ pub fn run_export(
                 pipeline.quiet,
             )?;
             drop(callback);
-            return run_to_output(&inputs, options, pipeline);
+            return run_to_output(&inputs, options, pipeline, Some(&source));
         }
         (None, None) => {
             return Err(BrazeError::NoUrl {
@@ -159,7 +160,15 @@ pub fn run_export(
     };
     let label = format!("{object_prefix}.zip");
     wait_and_process(
-        runtime, client, &url, &label, wait, callback, options, pipeline,
+        runtime,
+        client,
+        &url,
+        &label,
+        wait,
+        callback,
+        options,
+        pipeline,
+        Some(&source),
     )
 }
 
@@ -175,6 +184,7 @@ fn wait_and_process(
     mut callback: Option<CallbackReceiver>,
     options: &Options,
     pipeline: &PipelineArgs,
+    source: Option<&serde_json::Value>,
 ) -> anyhow::Result<Summary> {
     let spinner = spinner(pipeline.quiet);
     let on_event = |event: WaitEvent| match event {
@@ -193,9 +203,12 @@ fn wait_and_process(
     ))?;
     // The listener is done once the export is ready.
     drop(callback);
-    download_and_process(runtime, client, ready, label, wait, options, pipeline)
+    download_and_process(
+        runtime, client, ready, label, wait, options, pipeline, source,
+    )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn download_and_process(
     runtime: &tokio::runtime::Runtime,
     client: &BrazeClient,
@@ -204,6 +217,7 @@ fn download_and_process(
     wait: &WaitArgs,
     options: &Options,
     pipeline: &PipelineArgs,
+    source: Option<&serde_json::Value>,
 ) -> anyhow::Result<Summary> {
     let download = Download::start(
         client,
@@ -218,7 +232,7 @@ fn download_and_process(
     let progress = download.progress();
     let input = Input::Stream(StreamInput::new(label.to_string(), Box::new(download)));
     let bar = DownloadBar::start(progress.clone(), pipeline.quiet);
-    let result = run_to_output(&[input], options, pipeline);
+    let result = run_to_output(&[input], options, pipeline, source);
     bar.finish();
     let summary = result?;
     let resumes = progress.resumes.load(Ordering::Relaxed);

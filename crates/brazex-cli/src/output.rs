@@ -8,7 +8,7 @@
 //! half-finished run.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use brazex_core::delimited::{csv_header, format_timestamp_ms, CsvEncoder, NdjsonRows};
@@ -109,16 +109,11 @@ impl Default for OutputArgs {
     }
 }
 
-/// Where a Braze export came from, for the manifest (set by `run`).
-static SOURCE: Mutex<Option<serde_json::Value>> = Mutex::new(None);
-
-/// Records that the rows come from a Braze export (`run`), for the manifest.
-pub fn note_braze_source(object_prefix: &str, segment_id: Option<&str>) {
-    if let Ok(mut source) = SOURCE.lock() {
-        *source = Some(serde_json::json!({
-            "braze": {"object_prefix": object_prefix, "segment_id": segment_id}
-        }));
-    }
+/// The manifest's `source` for rows that come from a Braze export (`run`).
+pub fn braze_source(object_prefix: &str, segment_id: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "braze": {"object_prefix": object_prefix, "segment_id": segment_id}
+    })
 }
 
 /// True when the output is NDJSON to stdout or one file, with nothing else asked:
@@ -192,6 +187,7 @@ pub fn write(
     inputs: &[Input],
     options: &Options,
     args: &PipelineArgs,
+    source: Option<&serde_json::Value>,
     bad_lines: BadLineSink<'_>,
 ) -> anyhow::Result<Summary> {
     let out = &args.out;
@@ -306,6 +302,7 @@ pub fn write(
         let manifest = manifest(ManifestInput {
             args,
             inputs,
+            source,
             plan: plan.as_deref(),
             names: &table_names,
             normalized,
@@ -408,6 +405,8 @@ fn infer(
 struct ManifestInput<'a> {
     args: &'a PipelineArgs,
     inputs: &'a [Input],
+    /// Where the rows came from when not the inputs' names (a Braze export).
+    source: Option<&'a serde_json::Value>,
     plan: Option<&'a Plan>,
     names: &'a [String],
     normalized: bool,
@@ -427,7 +426,7 @@ fn timestamp(time: SystemTime) -> String {
 /// The manifest: what a load job checks before loading (see the README).
 fn manifest(m: ManifestInput<'_>) -> serde_json::Value {
     use serde_json::json;
-    let source = SOURCE.lock().ok().and_then(|s| s.clone()).unwrap_or_else(
+    let source = m.source.cloned().unwrap_or_else(
         || json!({"inputs": m.inputs.iter().map(|i| i.label().to_string()).collect::<Vec<_>>()}),
     );
     let tables: Vec<serde_json::Value> = m

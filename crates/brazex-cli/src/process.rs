@@ -16,7 +16,7 @@ pub fn process(args: &ProcessArgs) -> anyhow::Result<()> {
     // Object URLs (s3://, gs://, az://) stream from their store; the runtime that
     // downloads them lives in `inputs` until the pipeline is done.
     let inputs = crate::bucket::expand_inputs(&args.inputs, &args.store)?;
-    let summary = run_to_output(&inputs.inputs, &options, &args.pipeline)?;
+    let summary = run_to_output(&inputs.inputs, &options, &args.pipeline, None)?;
     if !args.pipeline.quiet {
         eprintln!("{}", describe(&summary));
     }
@@ -67,11 +67,13 @@ pub fn options(args: &PipelineArgs) -> anyhow::Result<Options> {
 }
 
 /// Runs the pipeline into stdout or `--output`, with `--errors-to`; files appear only
-/// when the run succeeds.
+/// when the run succeeds. `source` says where the rows came from, for the manifest,
+/// when that is more than the inputs' names (a Braze export).
 pub fn run_to_output(
     inputs: &[Input],
     options: &Options,
     args: &PipelineArgs,
+    source: Option<&serde_json::Value>,
 ) -> anyhow::Result<Summary> {
     let mut errors_file = args
         .errors_to
@@ -87,7 +89,7 @@ pub fn run_to_output(
     };
     let summary = match &args.output {
         _ if !crate::output::is_plain(args) => {
-            crate::output::write(inputs, options, args, &mut record_bad)?
+            crate::output::write(inputs, options, args, source, &mut record_bad)?
         }
         Some(path) => {
             let mut file = AtomicFile::create(path)?;
