@@ -17,17 +17,20 @@ use crossbeam_channel::Sender;
 
 use crate::archive::{read_central_directory, CentralDirectory, Decoder, Format, ZipDecoder};
 use crate::error::{Error, Result};
-use crate::frame::{Block, Framer};
+use crate::frame::{Block, Framer, Recycler};
 use crate::input::{Input, Opened};
 use crate::pipeline::{Options, Summary};
 
+/// Where the decode side puts its blocks: the workers' channel, under the read-ahead
+/// bound, framed into buffers the workers gave back when there are some.
+pub(crate) struct Route<'a> {
+    pub blocks: Sender<Block>,
+    pub gate: &'a ReadAhead,
+    pub recycler: Recycler,
+}
+
 /// Reads, decodes and frames every input in turn; returns what it counted.
-pub(crate) fn decode_all(
-    inputs: &[Input],
-    options: &Options,
-    blocks: Sender<Block>,
-    gate: &ReadAhead,
-) -> Result<Summary> {
+pub(crate) fn decode_all(inputs: &[Input], options: &Options, route: Route<'_>) -> Result<Summary> {
     let mut summary = Summary::default();
     let mut next_unit = 0u64;
     let mut buf = vec![0u8; options.read_bytes.max(Format::SNIFF_LEN)];
@@ -62,8 +65,7 @@ pub(crate) fn decode_all(
                     &ranges,
                     units.start,
                     options,
-                    &blocks,
-                    gate,
+                    &route,
                 )?;
                 summary.entries += counted.entries;
                 summary.bytes_in += counted.bytes_in;
@@ -71,8 +73,9 @@ pub(crate) fn decode_all(
                 continue;
             }
         }
-        let mut send = |block: Block| send_block(&blocks, gate, block);
-        let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, &mut send);
+        let mut send = |block: Block| send_block(&route, block);
+        let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, &mut send)
+            .recycling(route.recycler.clone());
         framer.set_input(label.clone());
         framer.start_unit(next_unit);
         next_unit += 1;
@@ -96,9 +99,9 @@ pub(crate) fn decode_all(
 }
 
 /// Sends a block, waiting first if it would run too far ahead of the writer.
-fn send_block(blocks: &Sender<Block>, gate: &ReadAhead, mut block: Block) -> Result<()> {
-    block.ahead = gate.acquire(block.seq.unit)?;
-    blocks.send(block).map_err(|_| Error::Cancelled)
+fn send_block(route: &Route<'_>, mut block: Block) -> Result<()> {
+    block.ahead = route.gate.acquire(block.seq.unit)?;
+    route.blocks.send(block).map_err(|_| Error::Cancelled)
 }
 
 /// Decodes the entries of a zip file on `options.jobs` threads, entry `i` as unit
@@ -111,8 +114,7 @@ fn decode_entries_in_parallel(
     ranges: &[std::ops::Range<u64>],
     first_unit: u64,
     options: &Options,
-    blocks: &Sender<Block>,
-    gate: &ReadAhead,
+    route: &Route<'_>,
 ) -> Result<Summary> {
     let next_entry = AtomicUsize::new(0);
     let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
@@ -139,8 +141,7 @@ fn decode_entries_in_parallel(
                             &ranges[index],
                             unit,
                             options,
-                            blocks,
-                            gate,
+                            route,
                             &mut buf,
                         );
                         match result {
@@ -158,7 +159,7 @@ fn decode_entries_in_parallel(
                                     }
                                 }
                                 // Later entries' blocks must not wait for this unit.
-                                gate.close();
+                                route.gate.close();
                                 return;
                             }
                         }
@@ -186,12 +187,12 @@ fn decode_entry(
     range: &std::ops::Range<u64>,
     unit: u64,
     options: &Options,
-    blocks: &Sender<Block>,
-    gate: &ReadAhead,
+    route: &Route<'_>,
     buf: &mut [u8],
 ) -> Result<Summary> {
-    let mut send = |block: Block| send_block(blocks, gate, block);
-    let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, &mut send);
+    let mut send = |block: Block| send_block(route, block);
+    let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, &mut send)
+        .recycling(route.recycler.clone());
     framer.set_input(label.clone());
     framer.start_unit(unit);
     let mut decoder = ZipDecoder::single_entry(label.clone(), Some(central.clone()), range.start);

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use crossbeam_channel::{bounded, Receiver, Sender};
+
 use crate::archive::EntrySink;
 use crate::error::{Error, LinePlace, Result};
 
@@ -36,6 +38,44 @@ pub struct Block {
     pub data: Vec<u8>,
 }
 
+/// Block buffers that the workers hand back for the framers to fill again.
+///
+/// Without it every block is a fresh allocation of `block_bytes`, written once and
+/// freed on another thread: page faults on every block, and glibc keeping the freed
+/// blocks in per-thread arenas. With it the pipeline allocates about as many block
+/// buffers as can be in flight, once. Holds at most `buffers` idle buffers.
+#[derive(Debug, Clone)]
+pub struct Recycler {
+    give: Sender<Vec<u8>>,
+    take: Receiver<Vec<u8>>,
+}
+
+impl Recycler {
+    pub fn new(buffers: usize) -> Recycler {
+        let (give, take) = bounded(buffers);
+        Recycler { give, take }
+    }
+
+    /// An empty buffer of at least `capacity` bytes: a returned one when there is one.
+    pub fn take(&self, capacity: usize) -> Vec<u8> {
+        match self.take.try_recv() {
+            Ok(mut buffer) => {
+                buffer.clear();
+                buffer.reserve(capacity);
+                buffer
+            }
+            Err(_) => Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Hands a buffer back (dropped when enough are idle already).
+    pub fn give(&self, buffer: Vec<u8>) {
+        if buffer.capacity() > 0 {
+            let _ = self.give.try_send(buffer);
+        }
+    }
+}
+
 /// Cuts entries into [`Block`]s and hands them to `emit`.
 pub struct Framer<'e> {
     input: Arc<str>,
@@ -45,6 +85,7 @@ pub struct Framer<'e> {
     block_bytes: usize,
     max_line_bytes: usize,
     next_seq: Seq,
+    recycler: Option<Recycler>,
     /// Decompressed bytes seen, in all entries.
     pub bytes: u64,
     /// Entries seen.
@@ -77,10 +118,17 @@ impl<'e> Framer<'e> {
             block_bytes: block_bytes.max(1),
             max_line_bytes,
             next_seq: Seq::default(),
+            recycler: None,
             bytes: 0,
             entries: 0,
             emit,
         }
+    }
+
+    /// Takes block buffers from `recycler` (see [`Recycler`]).
+    pub fn recycling(mut self, recycler: Recycler) -> Self {
+        self.recycler = Some(recycler);
+        self
     }
 
     /// Names the input whose entries come next.
@@ -121,10 +169,13 @@ impl<'e> Framer<'e> {
     /// Sends the complete lines in `buf` and checks the unfinished rest against the limit.
     fn send_complete_lines(&mut self) -> Result<()> {
         if let Some(last_newline) = memchr::memrchr(b'\n', &self.buf) {
-            let rest = self.buf[last_newline + 1..].to_vec();
-            let mut data = std::mem::replace(&mut self.buf, rest);
+            let mut next = match &self.recycler {
+                Some(recycler) => recycler.take(self.block_bytes),
+                None => Vec::with_capacity(self.block_bytes),
+            };
+            next.extend_from_slice(&self.buf[last_newline + 1..]);
+            let mut data = std::mem::replace(&mut self.buf, next);
             data.truncate(last_newline + 1);
-            self.buf.reserve(self.block_bytes);
             self.send(data)?;
         }
         if self.buf.len() > self.max_line_bytes {
@@ -152,11 +203,23 @@ impl EntrySink for Framer<'_> {
         Ok(())
     }
 
-    fn data(&mut self, bytes: &[u8]) -> Result<()> {
+    fn data(&mut self, mut bytes: &[u8]) -> Result<()> {
         self.bytes += bytes.len() as u64;
-        self.buf.extend_from_slice(bytes);
-        if self.buf.len() >= self.block_bytes {
-            self.send_complete_lines()?;
+        while !bytes.is_empty() {
+            // Fill the block up to its size and no further, so that it never grows
+            // (and copies itself) past its buffer; only a line longer than a block
+            // makes it grow, up to --max-line-bytes.
+            let room = self.block_bytes.saturating_sub(self.buf.len());
+            let take = if room == 0 {
+                bytes.len()
+            } else {
+                room.min(bytes.len())
+            };
+            self.buf.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.buf.len() >= self.block_bytes {
+                self.send_complete_lines()?;
+            }
         }
         Ok(())
     }
@@ -226,6 +289,46 @@ mod tests {
                     .any(|b| &*b.entry == "in.zip!e1" && b.first_line == 1));
             }
         }
+    }
+
+    #[test]
+    fn recycled_buffers_frame_the_same_blocks_without_growing() {
+        let entry: Vec<u8> = (0..500)
+            .flat_map(|i| {
+                format!("{{\"n\":{i},\"pad\":\"{}\"}}\n", "x".repeat(i % 37)).into_bytes()
+            })
+            .collect();
+        let plain = frame(&[&entry], 1000, 256, 1 << 20).expect("frame");
+        let recycler = Recycler::new(4);
+        let mut blocks = Vec::new();
+        let mut emit = |b: Block| {
+            blocks.push((b.first_line, b.data.clone()));
+            // As a worker does: the buffer goes back once the block is processed.
+            recycler.give(b.data);
+            Ok(())
+        };
+        let mut framer = Framer::new(256, 1 << 20, &mut emit).recycling(recycler.clone());
+        framer.set_input(Arc::from("in.zip"));
+        framer.start_entry(Some("e0")).expect("start");
+        for piece in entry.chunks(1000) {
+            framer.data(piece).expect("data");
+        }
+        framer.end_entry().expect("end");
+        drop(framer);
+        let want: Vec<(u64, Vec<u8>)> = plain.into_iter().map(|b| (b.first_line, b.data)).collect();
+        assert_eq!(blocks, want);
+        // Blocks are filled to their size, never past it (a line may finish a block).
+        let longest_line = entry
+            .split(|&b| b == b'\n')
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0);
+        assert!(blocks
+            .iter()
+            .all(|(_, data)| data.len() <= 256 + longest_line));
+        // A recycled buffer is handed out again.
+        let reused = recycler.take(16);
+        assert!(reused.is_empty() && reused.capacity() >= 256);
     }
 
     #[test]

@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-use crate::decode::{decode_all, ReadAhead};
+use crate::decode::{decode_all, ReadAhead, Route};
 use crate::encode::{Encoder, NdjsonEncoder, Sink, WriteSink};
 use crate::error::{Error, LinePlace, Result};
 use crate::filter::{Filter, FilterScratch, Prefilter};
-use crate::frame::{Block, Seq};
+use crate::frame::{Block, Recycler, Seq};
 use crate::input::Input;
 use crate::record::RecordParser;
 use crate::select::Selection;
@@ -153,20 +153,30 @@ pub fn run_with<E: Encoder>(
     let (block_tx, block_rx) = bounded::<Block>(2 * jobs);
     let (out_tx, out_rx) = bounded::<Out<E::Block>>(2 * jobs);
     let gate = ReadAhead::new(4 * jobs + 8);
+    // Enough buffers for every block that can be in flight at once.
+    let recycler = Recycler::new(8 * jobs + 8);
 
     let (decoded, written) = std::thread::scope(|scope| {
         let gate = &gate;
         let decoder = std::thread::Builder::new()
             .name("brazex-decode".into())
-            .spawn_scoped(scope, move || decode_all(inputs, options, block_tx, gate))
+            .spawn_scoped(scope, {
+                let route = Route {
+                    blocks: block_tx,
+                    gate,
+                    recycler: recycler.clone(),
+                };
+                move || decode_all(inputs, options, route)
+            })
             .map_err(|e| Error::io("cannot start a thread", e))?;
         for n in 0..jobs {
             let block_rx = block_rx.clone();
             let out_tx = out_tx.clone();
+            let recycler = recycler.clone();
             std::thread::Builder::new()
                 .name(format!("brazex-work-{n}"))
                 .spawn_scoped(scope, move || {
-                    work(options, make_encoder(), block_rx, out_tx)
+                    work(options, make_encoder(), block_rx, out_tx, &recycler)
                 })
                 .map_err(|e| Error::io("cannot start a thread", e))?;
         }
@@ -196,6 +206,7 @@ fn work<E: Encoder>(
     mut encoder: E,
     blocks: Receiver<Block>,
     out: Sender<Out<E::Block>>,
+    recycler: &Recycler,
 ) {
     let mut scratch = Scratch {
         prefilter: options
@@ -208,6 +219,7 @@ fn work<E: Encoder>(
     for block in blocks {
         let (seq, last, ahead) = (block.seq, block.last, block.ahead);
         let result = process_block(&block, options, &mut scratch, &mut encoder);
+        recycler.give(block.data);
         let failed = result.is_err();
         if out.send((seq, last, ahead, result)).is_err() || failed {
             return;

@@ -209,6 +209,23 @@ pub const OBJECT_ARRAYS: &[&str] = &[
     "cards_clicked",
 ];
 
+/// Text fields that identify a user or a device: nearly every value is distinct, so
+/// columnar writers skip dictionary encoding for them.
+pub const DISTINCT_TEXT: &[&str] = &[
+    "external_id",
+    "braze_id",
+    "email",
+    "phone",
+    "alias_name",
+    "idfv",
+    "idfa",
+    "google_ad_id",
+    "roku_ad_id",
+    "windows_ad_id",
+    "token",
+    "device_id",
+];
+
 /// The whole documented user object, as columns, in the order of the Parquet schema.
 pub fn user_schema() -> Vec<Column> {
     let mut columns = vec![
@@ -311,16 +328,13 @@ pub fn scalar<'a>(value: &Value<'a>, ty: &ColumnType) -> Result<Scalar<'a>, Stri
                 .map(Scalar::Str)
                 .ok_or_else(|| "invalid string".to_string()),
             // A number or bool in a string column keeps its exact JSON text: lossless.
-            Kind::Number | Kind::Bool => std::str::from_utf8(value.raw())
-                .map(|t| Scalar::Str(t.into()))
-                .map_err(|e| e.to_string()),
+            Kind::Number | Kind::Bool => Ok(Scalar::Str(value.raw_text().into())),
             _ => wrong("a string"),
         },
         ColumnType::Int | ColumnType::Int32 => {
-            let parsed = std::str::from_utf8(value.raw())
-                .ok()
-                .filter(|_| kind == Kind::Number)
-                .and_then(|t| t.parse::<i64>().ok());
+            let parsed = (kind == Kind::Number)
+                .then(|| value.raw_text().parse::<i64>().ok())
+                .flatten();
             match parsed {
                 Some(n) if *ty == ColumnType::Int => Ok(Scalar::Int(n)),
                 Some(n) if i32::try_from(n).is_ok() => Ok(Scalar::Int(n)),
@@ -328,10 +342,9 @@ pub fn scalar<'a>(value: &Value<'a>, ty: &ColumnType) -> Result<Scalar<'a>, Stri
                 None => wrong("an integer"),
             }
         }
-        ColumnType::Float => std::str::from_utf8(value.raw())
-            .ok()
-            .filter(|_| kind == Kind::Number)
-            .and_then(|t| t.parse::<f64>().ok())
+        ColumnType::Float => (kind == Kind::Number)
+            .then(|| value.raw_text().parse::<f64>().ok())
+            .flatten()
             .map(Scalar::Float)
             .map_or_else(|| wrong("a number"), Ok),
         ColumnType::Bool => match value.raw() {
@@ -506,10 +519,7 @@ impl Seen {
             }
             Kind::Number => {
                 self.numbers += 1;
-                let integer = std::str::from_utf8(value.raw())
-                    .ok()
-                    .and_then(|t| t.parse::<i64>().ok())
-                    .is_some();
+                let integer = value.raw_text().parse::<i64>().is_ok();
                 if integer {
                     self.integers += 1;
                 }

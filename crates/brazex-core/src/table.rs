@@ -222,11 +222,13 @@ impl Plan {
         }
         // One walk over the top-level fields fills every root slot.
         let mut values: Vec<Option<Value<'a>>> = vec![None; self.roots.len()];
+        let mut hint = 0;
         for (key, value) in record.root().fields() {
-            if let Some(slot) = key.text().and_then(|k| self.root_index.get(k.as_ref())) {
-                if values[*slot].is_none() {
-                    values[*slot] = Some(value);
+            if let Some(slot) = key.find(self.roots.len(), hint, |i| &self.roots[i]) {
+                if values[slot].is_none() {
+                    values[slot] = Some(value);
                 }
+                hint = slot + 1;
             }
         }
         let cell = |v: Option<Value<'a>>| v.map_or(Resolved::Missing, Resolved::Value);

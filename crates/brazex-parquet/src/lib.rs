@@ -1,29 +1,39 @@
 //! brazex-parquet: typed Parquet output, streaming.
 //!
 //! Workers build one Arrow [`RecordBatch`] per input block and table
-//! ([`ParquetEncoder`], with the column rules of `brazex_core::schema`); the writer
-//! thread appends the batches in input order to Parquet files ([`ParquetSink`]),
-//! closing a row group at `row_group_rows` rows or when its buffered size reaches
-//! `row_group_bytes`, so memory stays bounded whatever the export's size, and
-//! rotating parts at `--rows-per-file` / `--max-file-bytes`. This is the only crate
-//! that depends on arrow and parquet.
+//! ([`ParquetEncoder`], with the column rules of `brazex_core::schema`) and split it
+//! into Parquet leaf columns (definition and repetition levels computed there, in
+//! parallel). The writer thread hands each leaf, in input order, to the encoder
+//! threads ([`pool`]), which encode column chunks in parallel; it closes a row group at
+//! `row_group_rows` rows or when the encoders hold `row_group_bytes`, so memory stays
+//! bounded whatever the export's size, appends the chunks to the file, and rotates
+//! parts at `--rows-per-file` / `--max-file-bytes`. This is the only crate that
+//! depends on arrow and parquet.
 
 pub mod builder;
+pub mod pool;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::{ArrowError, Field, Schema, SchemaRef};
+use arrow_schema::{Field, Schema, SchemaRef};
 use brazex_core::encode::{Encoder, Sink};
 use brazex_core::error::{Error, LinePlace, Result};
 use brazex_core::record::Record;
-use brazex_core::sink::{FileEntry, Parts};
+use brazex_core::schema::{ColumnType, DISTINCT_TEXT};
+use brazex_core::sink::{FileEntry, PartWriter, Parts};
 use brazex_core::table::{column_error, Plan, RowScratch};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, GzipLevel, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowLeafColumn, ArrowRowGroupWriterFactory};
+use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
+use parquet::basic::{Compression, GzipLevel, Type as PhysicalType, ZstdLevel};
+use parquet::errors::ParquetError;
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesPtr};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::SchemaDescriptor;
 
 use builder::{arrow_type, Builder};
+use pool::{EncoderPool, Gauge, Key};
 
 pub use builder::Builder as ColumnBuilder;
 
@@ -43,8 +53,11 @@ pub struct ParquetOptions {
     pub codec: Codec,
     /// Most rows in a row group (`--row-group-rows`).
     pub row_group_rows: usize,
-    /// A row group is closed once its buffered, encoded size reaches this.
+    /// A row group is closed once its column writers hold this many bytes
+    /// (`--row-group-bytes`): the bound on the sink's memory.
     pub row_group_bytes: usize,
+    /// Encoder threads (at least one).
+    pub threads: usize,
 }
 
 impl Default for ParquetOptions {
@@ -52,7 +65,8 @@ impl Default for ParquetOptions {
         ParquetOptions {
             codec: Codec::Zstd,
             row_group_rows: 122_880,
-            row_group_bytes: 64 << 20,
+            row_group_bytes: 32 << 20,
+            threads: 2,
         }
     }
 }
@@ -71,6 +85,29 @@ pub fn schemas(plan: &Plan) -> Vec<SchemaRef> {
             ))
         })
         .collect()
+}
+
+/// One table's rows of one block: the batch, and its Parquet leaf columns (the
+/// batch's arrays with their levels, in schema order).
+#[derive(Debug)]
+pub struct TableBatch {
+    pub batch: RecordBatch,
+    leaves: Vec<ArrowLeafColumn>,
+}
+
+impl TableBatch {
+    fn new(batch: RecordBatch) -> std::result::Result<TableBatch, ParquetError> {
+        let leaves = leaves_of(&batch)?;
+        Ok(TableBatch { batch, leaves })
+    }
+}
+
+fn leaves_of(batch: &RecordBatch) -> std::result::Result<Vec<ArrowLeafColumn>, ParquetError> {
+    let mut leaves = Vec::new();
+    for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+        leaves.extend(compute_leaves(field, array)?);
+    }
+    Ok(leaves)
 }
 
 /// Builds record batches on a worker: one per table per input block.
@@ -100,7 +137,7 @@ impl ParquetEncoder {
 
 impl Encoder for ParquetEncoder {
     /// One batch per table, or the (internal) error of assembling them.
-    type Block = std::result::Result<Vec<RecordBatch>, ArrowError>;
+    type Block = std::result::Result<Vec<TableBatch>, ParquetError>;
 
     fn row(&mut self, record: &Record<'_>, place: &dyn Fn() -> LinePlace) -> Result<()> {
         // Row counts before this record, to take a failed record back out.
@@ -136,7 +173,7 @@ impl Encoder for ParquetEncoder {
             .zip(&self.schemas)
             .map(|(builders, schema)| {
                 let arrays = builders.iter_mut().map(Builder::finish).collect();
-                RecordBatch::try_new(schema.clone(), arrays)
+                TableBatch::new(RecordBatch::try_new(schema.clone(), arrays)?)
             })
             .collect()
     }
@@ -146,19 +183,87 @@ fn parquet_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::io(what.to_string(), std::io::Error::other(e.to_string()))
 }
 
+/// Writer properties for one table. Dictionary encoding only where values repeat:
+/// text columns, less the identifiers ([`DISTINCT_TEXT`]) and JSON text. Numbers and
+/// timestamps are nearly all distinct per user, so a dictionary there only costs time
+/// (it was the largest single item of the writer's profile) before Parquet falls back
+/// to plain encoding anyway.
+fn properties(
+    options: &ParquetOptions,
+    parquet_schema: &SchemaDescriptor,
+    json_columns: &[&str],
+) -> WriterPropertiesPtr {
+    let compression = match options.codec {
+        Codec::Zstd => Compression::ZSTD(ZstdLevel::default()),
+        Codec::Snappy => Compression::SNAPPY,
+        Codec::Gzip => Compression::GZIP(GzipLevel::default()),
+        Codec::None => Compression::UNCOMPRESSED,
+    };
+    let mut builder = WriterProperties::builder()
+        .set_compression(compression)
+        .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_dictionary_enabled(false)
+        .set_created_by(format!("brazex {}", env!("CARGO_PKG_VERSION")));
+    for column in parquet_schema.columns() {
+        let path = column.path();
+        let leaf = path.parts().last().map(String::as_str).unwrap_or_default();
+        let json = path.parts().len() == 1 && json_columns.contains(&leaf);
+        let repeats = column.physical_type() == PhysicalType::BYTE_ARRAY
+            && !json
+            && !DISTINCT_TEXT.contains(&leaf);
+        if repeats {
+            builder = builder.set_column_dictionary_enabled(path.clone(), true);
+        }
+    }
+    Arc::new(builder.build())
+}
+
+/// The Parquet file a table is writing.
+struct OpenPart {
+    writer: SerializedFileWriter<PartWriter>,
+    factory: ArrowRowGroupWriterFactory,
+    /// Rows and batches in the row group being encoded.
+    group_rows: usize,
+    group_batches: u64,
+    groups: usize,
+}
+
 /// One table's Parquet parts.
 struct TableWriter {
+    index: usize,
     parts: Parts,
     schema: SchemaRef,
-    writer: Option<ArrowWriter<brazex_core::sink::PartWriter>>,
+    parquet_schema: Arc<SchemaDescriptor>,
+    properties: WriterPropertiesPtr,
+    part: Option<OpenPart>,
     rows_in_part: u64,
+    /// Leaf `i` is encoded on thread `threads[i]` in the current row group.
+    threads: Vec<usize>,
+    gauges: Vec<Arc<Gauge>>,
+}
+
+impl TableWriter {
+    fn keys(&self) -> Vec<Key> {
+        (0..self.gauges.len())
+            .map(|leaf| (self.index, leaf))
+            .collect()
+    }
+
+    /// Bytes the encoders hold for this table's row group.
+    fn buffered(&self) -> usize {
+        self.gauges
+            .iter()
+            .map(|g| g.memory.load(Ordering::Relaxed))
+            .sum()
+    }
 }
 
 /// Appends record batches, in input order, to each table's Parquet parts.
 pub struct ParquetSink {
     tables: Vec<TableWriter>,
-    properties: WriterProperties,
     options: ParquetOptions,
+    pool: EncoderPool,
 }
 
 impl std::fmt::Debug for ParquetSink {
@@ -172,64 +277,147 @@ impl std::fmt::Debug for ParquetSink {
 
 impl ParquetSink {
     /// A sink writing table `i` of `plan` into `parts[i]`.
-    pub fn new(plan: &Plan, parts: Vec<Parts>, options: ParquetOptions) -> ParquetSink {
-        let compression = match options.codec {
-            Codec::Zstd => Compression::ZSTD(ZstdLevel::default()),
-            Codec::Snappy => Compression::SNAPPY,
-            Codec::Gzip => Compression::GZIP(GzipLevel::default()),
-            Codec::None => Compression::UNCOMPRESSED,
-        };
-        let properties = WriterProperties::builder()
-            .set_compression(compression)
-            .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
-            .set_created_by(format!("brazex {}", env!("CARGO_PKG_VERSION")))
-            .build();
-        let tables = parts
+    pub fn new(plan: &Plan, parts: Vec<Parts>, options: ParquetOptions) -> Result<ParquetSink> {
+        let pool =
+            EncoderPool::new(options.threads).map_err(|e| Error::io("cannot start a thread", e))?;
+        let mut tables = Vec::with_capacity(parts.len());
+        for (index, ((parts, schema), table)) in parts
             .into_iter()
             .zip(schemas(plan))
-            .map(|(parts, schema)| TableWriter {
+            .zip(plan.tables())
+            .enumerate()
+        {
+            let parquet_schema = ArrowSchemaConverter::new()
+                .convert(&schema)
+                .map_err(|e| parquet_error("cannot map the schema to Parquet", e))?;
+            let json: Vec<&str> = table
+                .columns
+                .iter()
+                .filter(|c| c.ty == ColumnType::Json)
+                .map(|c| c.name.as_str())
+                .collect();
+            let properties = properties(&options, &parquet_schema, &json);
+            let leaves = parquet_schema.num_columns();
+            tables.push(TableWriter {
+                index,
                 parts,
                 schema,
-                writer: None,
+                parquet_schema: Arc::new(parquet_schema),
+                properties,
+                part: None,
                 rows_in_part: 0,
-            })
-            .collect();
-        ParquetSink {
-            tables,
-            properties,
-            options,
+                threads: (0..leaves).map(|leaf| leaf % pool.threads()).collect(),
+                gauges: (0..leaves).map(|_| Arc::default()).collect(),
+            });
         }
+        Ok(ParquetSink {
+            tables,
+            options,
+            pool,
+        })
     }
 
-    fn open(table: &mut TableWriter, properties: &WriterProperties) -> Result<()> {
+    fn open(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
         table.parts.open()?;
         let part = table.parts.take_current().ok_or(Error::Cancelled)?;
-        let writer = ArrowWriter::try_new(part, table.schema.clone(), Some(properties.clone()))
-            .map_err(|e| parquet_error("cannot start a Parquet file", e))?;
-        table.writer = Some(writer);
+        let mut properties = (*table.properties).clone();
+        // Readers (pyarrow, DuckDB, Spark) take the Arrow schema from this key: the
+        // timestamp time zone and the list field names come back as written.
+        add_encoded_arrow_schema_to_metadata(&table.schema, &mut properties);
+        let writer = SerializedFileWriter::new(
+            part,
+            table.parquet_schema.root_schema_ptr(),
+            Arc::new(properties),
+        )
+        .map_err(|e| parquet_error("cannot start a Parquet file", e))?;
+        let factory = ArrowRowGroupWriterFactory::new(&writer, table.schema.clone());
+        table.part = Some(OpenPart {
+            writer,
+            factory,
+            group_rows: 0,
+            group_batches: 0,
+            groups: 0,
+        });
         table.rows_in_part = 0;
+        Self::start_group(table, pool)
+    }
+
+    /// Hands a new row group's column writers to the encoder threads.
+    fn start_group(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
+        let part = table.part.as_mut().ok_or(Error::Cancelled)?;
+        let writers = part
+            .factory
+            .create_column_writers(part.groups)
+            .map_err(|e| parquet_error("cannot start a row group", e))?;
+        part.group_rows = 0;
+        part.group_batches = 0;
+        for (leaf, writer) in writers.into_iter().enumerate() {
+            let thread = table.threads.get(leaf).copied().unwrap_or(0);
+            let gauge = table.gauges.get(leaf).cloned().unwrap_or_default();
+            pool.start(thread, (table.index, leaf), writer, gauge)
+                .map_err(|e| parquet_error("cannot encode Parquet", e))?;
+        }
         Ok(())
     }
 
-    fn close(table: &mut TableWriter) -> Result<()> {
-        let Some(writer) = table.writer.take() else {
-            return Ok(());
-        };
-        let mut part = writer
-            .into_inner()
-            .map_err(|e| parquet_error("cannot finish a Parquet file", e))?;
-        part.rows = table.rows_in_part;
-        table.parts.close_part(part)
+    /// Collects the row group's chunks from the encoders and appends them to the file.
+    fn close_group(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
+        let keys = table.keys();
+        let chunks = pool
+            .close(&keys, &table.threads)
+            .map_err(|e| parquet_error("cannot encode Parquet", e))?;
+        // Next row group: the most expensive columns spread first.
+        let costs: Vec<u64> = table
+            .gauges
+            .iter()
+            .map(|g| g.nanos.load(Ordering::Relaxed))
+            .collect();
+        table.threads = pool.balance(&costs);
+        let part = table.part.as_mut().ok_or(Error::Cancelled)?;
+        if part.group_rows > 0 {
+            let mut group = part
+                .writer
+                .next_row_group()
+                .map_err(|e| parquet_error("cannot write Parquet", e))?;
+            for chunk in chunks {
+                chunk
+                    .append_to_row_group(&mut group)
+                    .map_err(|e| parquet_error("cannot write Parquet", e))?;
+            }
+            group
+                .close()
+                .map_err(|e| parquet_error("cannot write Parquet", e))?;
+            part.groups += 1;
+        }
+        part.group_rows = 0;
+        Ok(())
     }
 
-    fn write(&mut self, index: usize, batch: &RecordBatch) -> Result<()> {
-        let properties = &self.properties;
+    fn close(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
+        if table.part.is_none() {
+            return Ok(());
+        }
+        Self::close_group(table, pool)?;
+        let Some(part) = table.part.take() else {
+            return Ok(());
+        };
+        let mut file = part
+            .writer
+            .into_inner()
+            .map_err(|e| parquet_error("cannot finish a Parquet file", e))?;
+        file.rows = table.rows_in_part;
+        table.parts.close_part(file)
+    }
+
+    fn write(&mut self, index: usize, mut batch: TableBatch) -> Result<()> {
         let options = self.options;
+        let pool = &self.pool;
         let table = &mut self.tables[index];
+        let rows = batch.batch.num_rows();
         let mut offset = 0;
-        while offset < batch.num_rows() {
-            if table.writer.is_none() {
-                Self::open(table, properties)?;
+        while offset < rows {
+            if table.part.is_none() {
+                Self::open(table, pool)?;
             }
             // Rotation by rows is exact: the batch is cut where the part is full.
             let room = table
@@ -240,24 +428,51 @@ impl ParquetSink {
                 .map_or(usize::MAX, |limit| {
                     limit.saturating_sub(table.rows_in_part) as usize
                 });
-            let take = room.min(batch.num_rows() - offset);
+            let group_room = {
+                let part = table.part.as_ref().ok_or(Error::Cancelled)?;
+                options
+                    .row_group_rows
+                    .max(1)
+                    .saturating_sub(part.group_rows)
+            };
+            let take = room.min(group_room).min(rows - offset);
             if take == 0 {
-                Self::close(table)?;
+                if room == 0 {
+                    Self::close(table, pool)?;
+                } else {
+                    Self::close_group(table, pool)?;
+                    Self::start_group(table, pool)?;
+                }
                 continue;
             }
-            let writer = table.writer.as_mut().ok_or(Error::Cancelled)?;
-            writer
-                .write(&batch.slice(offset, take))
-                .map_err(|e| parquet_error("cannot write Parquet", e))?;
+            // Leaves were computed on the worker for the whole batch; a cut batch
+            // (rare: at a part or row group boundary) gets its own here.
+            let leaves = if offset == 0 && take == rows {
+                std::mem::take(&mut batch.leaves)
+            } else {
+                leaves_of(&batch.batch.slice(offset, take))
+                    .map_err(|e| parquet_error("cannot assemble a record batch", e))?
+            };
+            for (leaf, column) in leaves.into_iter().enumerate() {
+                let thread = table.threads.get(leaf).copied().unwrap_or(0);
+                pool.write(thread, (table.index, leaf), column)
+                    .map_err(|e| parquet_error("cannot encode Parquet", e))?;
+            }
             table.rows_in_part += take as u64;
             offset += take;
-            if writer.in_progress_size() >= options.row_group_bytes {
+            let part = table.part.as_mut().ok_or(Error::Cancelled)?;
+            part.group_rows += take;
+            part.group_batches += 1;
+            // The encoders have had this batch's predecessor: what they hold now
+            // says whether the row group is full (see `EncoderPool::wait_for`).
+            pool.wait_for(&table.gauges, part.group_batches - 1);
+            if table.buffered() >= options.row_group_bytes {
                 // Bounded memory: close the row group before it grows further.
-                writer
-                    .flush()
-                    .map_err(|e| parquet_error("cannot write Parquet", e))?;
+                Self::close_group(table, pool)?;
+                Self::start_group(table, pool)?;
             }
-            let size = writer.bytes_written() as u64 + writer.in_progress_size() as u64;
+            let part = table.part.as_ref().ok_or(Error::Cancelled)?;
+            let size = part.writer.bytes_written() as u64 + table.buffered() as u64;
             let full_bytes = table.parts.is_dir()
                 && table
                     .parts
@@ -265,7 +480,7 @@ impl ParquetSink {
                     .max_file_bytes
                     .is_some_and(|limit| size >= limit);
             if full_bytes {
-                Self::close(table)?;
+                Self::close(table, pool)?;
             }
         }
         Ok(())
@@ -275,26 +490,25 @@ impl ParquetSink {
     /// schema); returns each table's parts.
     pub fn finish(mut self) -> Result<Vec<Vec<FileEntry>>> {
         let mut all = Vec::with_capacity(self.tables.len());
-        let properties = self.properties.clone();
-        for mut table in self.tables.drain(..) {
-            if table.writer.is_none() && table.parts.done().is_empty() {
-                Self::open(&mut table, &properties)?;
+        for mut table in std::mem::take(&mut self.tables) {
+            if table.part.is_none() && table.parts.done().is_empty() {
+                Self::open(&mut table, &self.pool)?;
             }
-            Self::close(&mut table)?;
+            Self::close(&mut table, &self.pool)?;
             all.push(table.parts.finish()?);
         }
         Ok(all)
     }
 }
 
-impl Sink<std::result::Result<Vec<RecordBatch>, ArrowError>> for ParquetSink {
+impl Sink<std::result::Result<Vec<TableBatch>, ParquetError>> for ParquetSink {
     fn write_block(
         &mut self,
-        block: std::result::Result<Vec<RecordBatch>, ArrowError>,
+        block: std::result::Result<Vec<TableBatch>, ParquetError>,
         _rows: u64,
     ) -> Result<()> {
         let batches = block.map_err(|e| parquet_error("cannot assemble a record batch", e))?;
-        for (index, batch) in batches.iter().enumerate() {
+        for (index, batch) in batches.into_iter().enumerate() {
             self.write(index, batch)?;
         }
         Ok(())
@@ -345,7 +559,7 @@ mod tests {
             vec!["e:3: column n: expected an integer, found \"two\""]
         );
         let batches = encoder.finish_block().expect("batch");
-        let batch = &batches[0];
+        let batch = &batches[0].batch;
         assert_eq!(batch.num_rows(), 2);
         let ids = batch.column(0).as_string::<i32>();
         assert_eq!((ids.value(0), ids.value(1)), ("a", "c"));

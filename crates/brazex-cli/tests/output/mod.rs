@@ -213,6 +213,78 @@ fn parquet_full_object_matches_the_ndjson() {
 }
 
 #[test]
+fn parquet_row_groups_close_at_the_byte_limit_with_dictionaries_where_values_repeat() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (zip, users) = generate(dir.path(), "2500");
+    let out = dir.path().join("users.parquet");
+    let run = brazex(&[
+        "process",
+        "--format",
+        "parquet",
+        "--row-group-bytes",
+        "256KiB",
+        "--jobs",
+        "2",
+        "-o",
+        out.to_str().expect("utf-8"),
+        zip.to_str().expect("utf-8"),
+    ])
+    .run();
+    run.assert_success();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&out).expect("open"))
+        .expect("metadata");
+    let metadata = reader.metadata().clone();
+    let groups = metadata.row_groups();
+    assert!(groups.len() >= 2, "{} row groups", groups.len());
+    assert_eq!(groups.iter().map(|g| g.num_rows()).sum::<i64>(), 2500);
+    // The Arrow schema travels with the file: readers get the UTC time zone back.
+    assert_eq!(
+        reader
+            .schema()
+            .field_with_name("created_at")
+            .expect("created_at")
+            .data_type()
+            .to_string(),
+        "Timestamp(ms, \"UTC\")"
+    );
+    let dictionary = |name: &str| {
+        let column = groups[0]
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == name)
+            .unwrap_or_else(|| panic!("no column {name}"));
+        column.dictionary_page_offset().is_some()
+    };
+    assert!(
+        dictionary("country"),
+        "repeating text is dictionary-encoded"
+    );
+    assert!(dictionary("language"));
+    assert!(!dictionary("external_id"), "identifiers are not");
+    assert!(!dictionary("email"));
+    assert!(!dictionary("created_at"), "nor timestamps");
+    assert!(!dictionary("custom_attributes"), "nor JSON text");
+    // Rows in input order across row groups, each value where it was.
+    let ids: Vec<Option<String>> = read_parquet(&out)
+        .iter()
+        .flat_map(|b| {
+            let ids = b
+                .column(b.schema().index_of("external_id").expect("id"))
+                .clone();
+            let ids = ids.as_string::<i32>().clone();
+            (0..ids.len())
+                .map(|i| (!ids.is_null(i)).then(|| ids.value(i).to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let want: Vec<Option<String>> = users
+        .iter()
+        .map(|u| u["external_id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(ids, want);
+}
+
+#[test]
 fn select_types_pins_inference_and_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (zip, users) = generate(dir.path(), "1200");

@@ -1,0 +1,316 @@
+//! Encoder threads: Parquet column chunks encoded in parallel.
+//!
+//! Within a row group every leaf column is encoded on its own (levels, pages,
+//! dictionary, statistics, compression), so the work splits by column: each leaf's
+//! [`ArrowColumnWriter`] lives on one encoder thread, which appends that column's
+//! values batch after batch, in the order the sink sends them. The sink stays the only
+//! one touching the file: it closes a row group by asking every thread for its
+//! finished chunks and appends them in column order. Before this, a single
+//! `ArrowWriter` on the writer thread did all the encoding and bounded the whole
+//! Parquet path (see BENCHMARKS.md).
+//!
+//! Writers are created per row group, so the sink can hand a column to a different
+//! thread at each row group: it balances the threads by the encoding time each column
+//! took in the previous one ([`EncoderPool::balance`]).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn};
+use parquet::errors::ParquetError;
+
+/// A leaf column of one table: `(table, leaf)`.
+pub type Key = (usize, usize);
+
+/// What one leaf column's writer has buffered and how long it has worked, kept by its
+/// encoder thread and read by the sink.
+#[derive(Debug, Default)]
+pub struct Gauge {
+    /// Bytes held by the writer (encoded pages and values not yet encoded).
+    pub memory: AtomicUsize,
+    /// Nanoseconds spent encoding in this row group.
+    pub nanos: AtomicU64,
+    /// Batches written in this row group.
+    pub batches: AtomicU64,
+}
+
+/// Lets the sink wait for the encoders to catch up (see [`EncoderPool::wait_for`]).
+#[derive(Debug, Default)]
+struct Progress {
+    lock: Mutex<()>,
+    changed: Condvar,
+}
+
+impl Progress {
+    fn notify(&self) {
+        // Taking the lock orders this wake-up after a waiter's check of the gauges.
+        drop(self.lock.lock());
+        self.changed.notify_all();
+    }
+}
+
+enum Job {
+    Start {
+        key: Key,
+        writer: Box<ArrowColumnWriter>,
+        gauge: Arc<Gauge>,
+    },
+    Write {
+        key: Key,
+        leaf: ArrowLeafColumn,
+    },
+    Close {
+        key: Key,
+    },
+}
+
+/// A finished column chunk, or why the column could not be encoded.
+type Finished = (Key, Result<ArrowColumnChunk, ParquetError>);
+
+/// Jobs queued per thread: bounds the batches held between the sink and the encoders.
+const QUEUE: usize = 256;
+
+/// The encoder threads.
+pub struct EncoderPool {
+    senders: Vec<SyncSender<Job>>,
+    finished: Receiver<Finished>,
+    handles: Vec<JoinHandle<()>>,
+    progress: Arc<Progress>,
+}
+
+impl std::fmt::Debug for EncoderPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncoderPool")
+            .field("threads", &self.senders.len())
+            .finish()
+    }
+}
+
+impl EncoderPool {
+    /// Starts `threads` encoder threads (at least one).
+    pub fn new(threads: usize) -> std::io::Result<EncoderPool> {
+        // Unbounded, but never holds more than one row group's chunks: the sink asks
+        // for them all, then takes them all.
+        let (finished_tx, finished) = channel();
+        let progress = Arc::new(Progress::default());
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for n in 0..threads.max(1) {
+            let (tx, rx) = sync_channel(QUEUE);
+            let finished_tx = finished_tx.clone();
+            let progress = Arc::clone(&progress);
+            let handle = std::thread::Builder::new()
+                .name(format!("brazex-parquet-{n}"))
+                .spawn(move || encode(rx, finished_tx, &progress))?;
+            senders.push(tx);
+            handles.push(handle);
+        }
+        Ok(EncoderPool {
+            senders,
+            finished,
+            handles,
+            progress,
+        })
+    }
+
+    /// Waits until every column of `gauges` has written `batches` batches of its row
+    /// group. The sink calls it before reading the gauges' memory, so a row group
+    /// closes at most one batch past its byte limit, however far behind the encoders
+    /// are, and at most two batches wait in the encoders' queues.
+    pub fn wait_for(&self, gauges: &[Arc<Gauge>], batches: u64) {
+        let caught_up = || {
+            gauges
+                .iter()
+                .all(|g| g.batches.load(Ordering::Acquire) >= batches)
+        };
+        let mut guard = match self.progress.lock.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        while !caught_up() {
+            if self.handles.iter().any(JoinHandle::is_finished) {
+                // An encoder died; the row group's close reports it.
+                return;
+            }
+            guard = match self
+                .progress
+                .changed
+                .wait_timeout(guard, std::time::Duration::from_millis(50))
+            {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.senders.len()
+    }
+
+    /// Assigns columns to threads: the most expensive first, each to the thread with
+    /// the least work so far (`costs[i]` is column `i`'s cost; equal costs spread
+    /// round-robin).
+    pub fn balance(&self, costs: &[u64]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..costs.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(costs[i]));
+        let mut load = vec![0u64; self.threads()];
+        let mut assignment = vec![0; costs.len()];
+        for (n, i) in order.into_iter().enumerate() {
+            let thread = if costs[i] == 0 {
+                n % load.len()
+            } else {
+                (0..load.len()).min_by_key(|&t| load[t]).unwrap_or(0)
+            };
+            load[thread] += costs[i];
+            assignment[i] = thread;
+        }
+        assignment
+    }
+
+    fn send(&self, thread: usize, job: Job) -> Result<(), ParquetError> {
+        self.senders
+            .get(thread)
+            .ok_or_else(|| ParquetError::General("no such encoder thread".into()))?
+            .send(job)
+            .map_err(|_| ParquetError::General("a Parquet encoder thread stopped".into()))
+    }
+
+    /// Gives the writer of column `key` to `thread`.
+    pub fn start(
+        &self,
+        thread: usize,
+        key: Key,
+        writer: ArrowColumnWriter,
+        gauge: Arc<Gauge>,
+    ) -> Result<(), ParquetError> {
+        let writer = Box::new(writer);
+        self.send(thread, Job::Start { key, writer, gauge })
+    }
+
+    /// Queues a batch of column `key`'s values.
+    pub fn write(
+        &self,
+        thread: usize,
+        key: Key,
+        leaf: ArrowLeafColumn,
+    ) -> Result<(), ParquetError> {
+        self.send(thread, Job::Write { key, leaf })
+    }
+
+    /// Closes the writers of `keys` (on `threads[i]`) and returns their chunks in the
+    /// order of `keys`. The first error of any column is returned instead.
+    pub fn close(
+        &self,
+        keys: &[Key],
+        threads: &[usize],
+    ) -> Result<Vec<ArrowColumnChunk>, ParquetError> {
+        for (&key, &thread) in keys.iter().zip(threads) {
+            self.send(thread, Job::Close { key })?;
+        }
+        let mut chunks: HashMap<Key, ArrowColumnChunk> = HashMap::with_capacity(keys.len());
+        let mut error = None;
+        for _ in keys {
+            let (key, result) = self
+                .finished
+                .recv()
+                .map_err(|_| ParquetError::General("a Parquet encoder thread stopped".into()))?;
+            match result {
+                Ok(chunk) => {
+                    chunks.insert(key, chunk);
+                }
+                Err(e) => {
+                    error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = error {
+            return Err(e);
+        }
+        keys.iter()
+            .map(|key| {
+                chunks
+                    .remove(key)
+                    .ok_or_else(|| ParquetError::General("a column chunk is missing".into()))
+            })
+            .collect()
+    }
+}
+
+impl Drop for EncoderPool {
+    fn drop(&mut self) {
+        self.senders.clear();
+        for handle in self.handles.drain(..) {
+            // A panicking encoder has already reported through its channel closing.
+            let _ = handle.join();
+        }
+    }
+}
+
+/// One encoder thread: runs jobs until the pool is dropped.
+fn encode(jobs: Receiver<Job>, finished: Sender<Finished>, progress: &Progress) {
+    struct Column {
+        writer: Box<ArrowColumnWriter>,
+        gauge: Arc<Gauge>,
+        error: Option<ParquetError>,
+    }
+    let mut columns: HashMap<Key, Column> = HashMap::new();
+    for job in jobs {
+        match job {
+            Job::Start { key, writer, gauge } => {
+                gauge.nanos.store(0, Ordering::Relaxed);
+                gauge.batches.store(0, Ordering::Release);
+                gauge.memory.store(writer.memory_size(), Ordering::Relaxed);
+                columns.insert(
+                    key,
+                    Column {
+                        writer,
+                        gauge,
+                        error: None,
+                    },
+                );
+            }
+            Job::Write { key, leaf } => {
+                let Some(column) = columns.get_mut(&key) else {
+                    continue;
+                };
+                if column.error.is_none() {
+                    let started = Instant::now();
+                    if let Err(e) = column.writer.write(&leaf) {
+                        column.error = Some(e);
+                    }
+                    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    column.gauge.nanos.fetch_add(nanos, Ordering::Relaxed);
+                    column
+                        .gauge
+                        .memory
+                        .store(column.writer.memory_size(), Ordering::Relaxed);
+                }
+                column.gauge.batches.fetch_add(1, Ordering::Release);
+                progress.notify();
+            }
+            Job::Close { key } => {
+                let result = match columns.remove(&key) {
+                    Some(Column { error: Some(e), .. }) => Err(e),
+                    Some(Column { writer, gauge, .. }) => {
+                        let started = Instant::now();
+                        let chunk = writer.close();
+                        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                        gauge.nanos.fetch_add(nanos, Ordering::Relaxed);
+                        gauge.memory.store(0, Ordering::Relaxed);
+                        chunk
+                    }
+                    None => Err(ParquetError::General(format!(
+                        "column {key:?} was never started"
+                    ))),
+                };
+                if finished.send((key, result)).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
