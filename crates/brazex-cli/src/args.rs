@@ -68,7 +68,9 @@ pub struct PipelineArgs {
     #[arg(long)]
     pub no_prefilter: bool,
 
-    /// Worker threads for parsing and selecting (default: the number of cores).
+    /// Threads to use (default: the number of cores): N workers parse and select,
+    /// and a zip file's entries inflate on N threads; 1 runs everything on one
+    /// thread (Parquet output adds its encoder threads).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
 

@@ -98,9 +98,12 @@ fn damaged_archives_name_entry_and_offset() {
         ),
     ];
     for (name, message) in cases {
-        let run = brazex(&["process", "-q", &fixture(name)]).run();
-        run.assert_exit(1);
-        run.assert_stderr_contains(message);
+        // One thread, and entries inflated side by side.
+        for jobs in ["1", "2"] {
+            let run = brazex(&["process", "-q", "--jobs", jobs, &fixture(name)]).run();
+            run.assert_exit(1);
+            run.assert_stderr_contains(message);
+        }
         // And the same through a pipe.
         let input = std::fs::read(fixture(name)).expect("fixture");
         let run = brazex(&["process", "-q"]).stdin(input).run();
@@ -114,12 +117,14 @@ fn damaged_archives_name_entry_and_offset() {
 
 #[test]
 fn invalid_json_names_entry_and_line() {
-    let run = brazex(&["process", "-q", &fixture("bad-json.ndjson")]).run();
-    run.assert_exit(1);
-    run.assert_stderr_contains("bad-json.ndjson:3: invalid JSON: expected value at column 32");
-    let run = brazex(&["process", "-q", &fixture("bad-json.zip")]).run();
-    run.assert_exit(1);
-    run.assert_stderr_contains("bad-json.zip!broken.txt:2: invalid JSON");
+    for jobs in ["1", "2"] {
+        let run = brazex(&["process", "-q", "-j", jobs, &fixture("bad-json.ndjson")]).run();
+        run.assert_exit(1);
+        run.assert_stderr_contains("bad-json.ndjson:3: invalid JSON: expected value at column 32");
+        let run = brazex(&["process", "-q", "-j", jobs, &fixture("bad-json.zip")]).run();
+        run.assert_exit(1);
+        run.assert_stderr_contains("bad-json.zip!broken.txt:2: invalid JSON");
+    }
 
     let run = brazex(&["process", "-q"])
         .stdin(b"{\"a\":1}\n[1,2]\n".to_vec())
@@ -132,8 +137,20 @@ fn invalid_json_names_entry_and_line() {
 fn skip_counts_and_records_bad_lines() {
     let dir = tempfile::tempdir().expect("tempdir");
     let errors = dir.path().join("errors.ndjson");
+    for jobs in ["1", "2"] {
+        skip_counts_and_records_bad_lines_with(jobs, &errors);
+    }
+
+    let run = brazex(&["process", "--errors-to", "x", &fixture("bad-json.ndjson")]).run();
+    run.assert_exit(2);
+    run.assert_stderr_contains("--errors-to needs --on-error skip");
+}
+
+fn skip_counts_and_records_bad_lines_with(jobs: &str, errors: &std::path::Path) {
     let run = brazex(&[
         "process",
+        "--jobs",
+        jobs,
         "--on-error",
         "skip",
         "--errors-to",
@@ -145,7 +162,7 @@ fn skip_counts_and_records_bad_lines() {
     assert_eq!(run.stdout.iter().filter(|&&b| b == b'\n').count(), 4);
     run.assert_stderr_contains("5 rows read, 4 written, 1 bad lines skipped");
     let record: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&errors).expect("errors file")).expect("json");
+        serde_json::from_slice(&std::fs::read(errors).expect("errors file")).expect("json");
     assert_eq!(record["line"], 3);
     assert!(record["entry"]
         .as_str()
@@ -159,10 +176,6 @@ fn skip_counts_and_records_bad_lines() {
         .as_str()
         .expect("error")
         .contains("expected value"));
-
-    let run = brazex(&["process", "--errors-to", "x", &fixture("bad-json.ndjson")]).run();
-    run.assert_exit(2);
-    run.assert_stderr_contains("--errors-to needs --on-error skip");
 }
 
 #[test]

@@ -21,16 +21,32 @@ use crate::frame::{Block, Framer, Recycler};
 use crate::input::{Input, Opened};
 use crate::pipeline::{Options, Summary};
 
-/// Where the decode side puts its blocks: the workers' channel, under the read-ahead
-/// bound, framed into buffers the workers gave back when there are some.
+/// The workers' channel, under the read-ahead bound: where entries decoded in
+/// parallel put their blocks.
 pub(crate) struct Route<'a> {
     pub blocks: Sender<Block>,
     pub gate: &'a ReadAhead,
-    pub recycler: Recycler,
 }
 
-/// Reads, decodes and frames every input in turn; returns what it counted.
-pub(crate) fn decode_all(inputs: &[Input], options: &Options, route: Route<'_>) -> Result<Summary> {
+impl Route<'_> {
+    /// Sends a block, waiting first if it would run too far ahead of the writer.
+    pub(crate) fn send(&self, mut block: Block) -> Result<()> {
+        block.ahead = self.gate.acquire(block.seq.unit)?;
+        self.blocks.send(block).map_err(|_| Error::Cancelled)
+    }
+}
+
+/// Reads, decodes and frames every input in turn, handing blocks to `emit` in input
+/// order; returns what it counted. With `parallel` (and `jobs` > 1), the entries of
+/// a zip file are decoded side by side and their blocks go there instead. Blocks are
+/// framed into buffers from `recycler`.
+pub(crate) fn decode_all(
+    inputs: &[Input],
+    options: &Options,
+    emit: &mut dyn FnMut(Block) -> Result<()>,
+    parallel: Option<&Route<'_>>,
+    recycler: &Recycler,
+) -> Result<Summary> {
     let mut summary = Summary::default();
     let mut next_unit = 0u64;
     let mut buf = vec![0u8; options.read_bytes.max(Format::SNIFF_LEN)];
@@ -53,7 +69,7 @@ pub(crate) fn decode_all(inputs: &[Input], options: &Options, route: Route<'_>) 
             _ => None,
         };
         summary.inputs += 1;
-        if let (Opened::File(file), Some(central)) = (&reader, &central) {
+        if let (Opened::File(file), Some(central), Some(route)) = (&reader, &central, parallel) {
             if options.jobs > 1 && central.len() > 1 {
                 let ranges = central.entry_ranges();
                 let units = next_unit..next_unit + ranges.len() as u64;
@@ -65,7 +81,8 @@ pub(crate) fn decode_all(inputs: &[Input], options: &Options, route: Route<'_>) 
                     &ranges,
                     units.start,
                     options,
-                    &route,
+                    route,
+                    recycler,
                 )?;
                 summary.entries += counted.entries;
                 summary.bytes_in += counted.bytes_in;
@@ -73,9 +90,8 @@ pub(crate) fn decode_all(inputs: &[Input], options: &Options, route: Route<'_>) 
                 continue;
             }
         }
-        let mut send = |block: Block| send_block(&route, block);
-        let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, &mut send)
-            .recycling(route.recycler.clone());
+        let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, emit)
+            .recycling(recycler.clone());
         framer.set_input(label.clone());
         framer.start_unit(next_unit);
         next_unit += 1;
@@ -98,12 +114,6 @@ pub(crate) fn decode_all(inputs: &[Input], options: &Options, route: Route<'_>) 
     Ok(summary)
 }
 
-/// Sends a block, waiting first if it would run too far ahead of the writer.
-fn send_block(route: &Route<'_>, mut block: Block) -> Result<()> {
-    block.ahead = route.gate.acquire(block.seq.unit)?;
-    route.blocks.send(block).map_err(|_| Error::Cancelled)
-}
-
 /// Decodes the entries of a zip file on `options.jobs` threads, entry `i` as unit
 /// `first_unit + i`. The first error in entry order is returned.
 #[allow(clippy::too_many_arguments)]
@@ -115,6 +125,7 @@ fn decode_entries_in_parallel(
     first_unit: u64,
     options: &Options,
     route: &Route<'_>,
+    recycler: &Recycler,
 ) -> Result<Summary> {
     let next_entry = AtomicUsize::new(0);
     let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
@@ -142,6 +153,7 @@ fn decode_entries_in_parallel(
                             unit,
                             options,
                             route,
+                            recycler,
                             &mut buf,
                         );
                         match result {
@@ -188,11 +200,12 @@ fn decode_entry(
     unit: u64,
     options: &Options,
     route: &Route<'_>,
+    recycler: &Recycler,
     buf: &mut [u8],
 ) -> Result<Summary> {
-    let mut send = |block: Block| send_block(route, block);
+    let mut send = |block: Block| route.send(block);
     let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, &mut send)
-        .recycling(route.recycler.clone());
+        .recycling(recycler.clone());
     framer.set_input(label.clone());
     framer.start_unit(unit);
     let mut decoder = ZipDecoder::single_entry(label.clone(), Some(central.clone()), range.start);

@@ -40,7 +40,8 @@ pub enum OnError {
 /// How the pipeline runs.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Worker threads for parse and select.
+    /// Worker threads for parse and select, and threads inflating a zip file's
+    /// entries side by side; 1 runs the whole pipeline on the calling thread.
     pub jobs: usize,
     /// Longest line accepted (`--max-line-bytes`).
     pub max_line_bytes: usize,
@@ -150,6 +151,9 @@ pub fn run_with<E: Encoder>(
 ) -> Result<Summary> {
     let started = Instant::now();
     let jobs = options.jobs.max(1);
+    if jobs == 1 {
+        return run_on_one_thread(inputs, options, make_encoder, sink, bad_lines);
+    }
     let (block_tx, block_rx) = bounded::<Block>(2 * jobs);
     let (out_tx, out_rx) = bounded::<Out<E::Block>>(2 * jobs);
     let gate = ReadAhead::new(4 * jobs + 8);
@@ -161,12 +165,15 @@ pub fn run_with<E: Encoder>(
         let decoder = std::thread::Builder::new()
             .name("brazex-decode".into())
             .spawn_scoped(scope, {
-                let route = Route {
-                    blocks: block_tx,
-                    gate,
-                    recycler: recycler.clone(),
-                };
-                move || decode_all(inputs, options, route)
+                let recycler = recycler.clone();
+                move || {
+                    let route = Route {
+                        blocks: block_tx,
+                        gate,
+                    };
+                    let mut emit = |block: Block| route.send(block);
+                    decode_all(inputs, options, &mut emit, Some(&route), &recycler)
+                }
             })
             .map_err(|e| Error::io("cannot start a thread", e))?;
         for n in 0..jobs {
@@ -208,14 +215,7 @@ fn work<E: Encoder>(
     out: Sender<Out<E::Block>>,
     recycler: &Recycler,
 ) {
-    let mut scratch = Scratch {
-        prefilter: options
-            .filter
-            .as_ref()
-            .filter(|_| options.prefilter)
-            .and_then(Filter::prefilter),
-        ..Scratch::default()
-    };
+    let mut scratch = Scratch::new(options);
     for block in blocks {
         let (seq, last, ahead) = (block.seq, block.last, block.ahead);
         let result = process_block(&block, options, &mut scratch, &mut encoder);
@@ -227,6 +227,35 @@ fn work<E: Encoder>(
     }
 }
 
+/// `--jobs 1`: decode, parse, encode and write on the calling thread, block by block.
+/// No channel, no reordering: blocks come in input order, and the one thread is all
+/// the run uses (a Parquet sink still has its encoder thread).
+fn run_on_one_thread<E: Encoder>(
+    inputs: &[Input],
+    options: &Options,
+    make_encoder: &(dyn Fn() -> E + Sync),
+    sink: &mut dyn Sink<E::Block>,
+    mut bad_lines: Option<BadLineSink<'_>>,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let recycler = Recycler::new(2);
+    let mut encoder = make_encoder();
+    let mut scratch = Scratch::new(options);
+    let mut summary = Summary::default();
+    let mut emit = |block: Block| {
+        let result = process_block(&block, options, &mut scratch, &mut encoder);
+        recycler.give(block.data);
+        write_block(result?, sink, &mut bad_lines, &mut summary)
+    };
+    let decoded = decode_all(inputs, options, &mut emit, None, &recycler)?;
+    summary.inputs = decoded.inputs;
+    summary.entries = decoded.entries;
+    summary.bytes_in = decoded.bytes_in;
+    summary.bytes_decoded = decoded.bytes_decoded;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
 /// A worker's buffers, reused from record to record.
 #[derive(Debug, Default)]
 struct Scratch {
@@ -234,6 +263,19 @@ struct Scratch {
     filter: FilterScratch,
     /// The literal pre-check of `--where`, when it has one and it is on.
     prefilter: Option<Prefilter>,
+}
+
+impl Scratch {
+    fn new(options: &Options) -> Scratch {
+        Scratch {
+            prefilter: options
+                .filter
+                .as_ref()
+                .filter(|_| options.prefilter)
+                .and_then(Filter::prefilter),
+            ..Scratch::default()
+        }
+    }
 }
 
 fn process_block<E: Encoder>(
@@ -337,17 +379,7 @@ fn write_in_order<B>(
             if ahead {
                 gate.release();
             }
-            let block = result?;
-            sink.write_block(block.data, block.rows_written)?;
-            summary.rows_read += block.rows_read;
-            summary.rows_written += block.rows_written;
-            summary.rows_filtered += block.rows_filtered;
-            summary.rows_skipped += block.bad.len() as u64;
-            if let Some(record) = bad_lines.as_mut() {
-                for bad in &block.bad {
-                    record(bad)?;
-                }
-            }
+            write_block(result?, sink, bad_lines, &mut summary)?;
             next = if last {
                 gate.advance(next.unit + 1);
                 Seq {
@@ -363,4 +395,25 @@ fn write_in_order<B>(
         }
     }
     Ok(summary)
+}
+
+/// Writes one processed block to the sink, its skipped lines to `bad_lines`, and
+/// counts its rows.
+fn write_block<B>(
+    block: OutBlock<B>,
+    sink: &mut dyn Sink<B>,
+    bad_lines: &mut Option<BadLineSink<'_>>,
+    summary: &mut Summary,
+) -> Result<()> {
+    sink.write_block(block.data, block.rows_written)?;
+    summary.rows_read += block.rows_read;
+    summary.rows_written += block.rows_written;
+    summary.rows_filtered += block.rows_filtered;
+    summary.rows_skipped += block.bad.len() as u64;
+    if let Some(record) = bad_lines.as_mut() {
+        for bad in &block.bad {
+            record(bad)?;
+        }
+    }
+    Ok(())
 }
