@@ -88,7 +88,7 @@ pub struct OutputArgs {
 
     /// Close a Parquet row group once its encoded columns hold this much memory: the
     /// bound on the Parquet writer's memory (accepts K, M, G, KiB, MiB, GiB).
-    #[arg(long, value_name = "BYTES", default_value = "32MiB", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = "16MiB", value_parser = parse_size)]
     pub row_group_bytes: usize,
 
     /// Rows read to infer the type of --select'ed columns outside the documented
@@ -112,7 +112,7 @@ impl Default for OutputArgs {
             compress: None,
             compression: None,
             row_group_rows: 122_880,
-            row_group_bytes: 32 << 20,
+            row_group_bytes: 16 << 20,
             infer_rows: 10_000,
             tables: false,
         }
@@ -254,11 +254,17 @@ pub fn write(
         max_file_bytes: out.max_file_bytes.map(|n| n as u64),
     };
 
+    // Stream inputs sampled for type inference are then read through their replay.
+    let replay: Vec<Input>;
+    let mut inputs = inputs;
     let plan = match out.format {
         FormatArg::Ndjson => None,
         _ => {
             let mut plan = plan(args)?;
-            infer(&mut plan, inputs, options, args)?;
+            if let Some(replayed) = infer(&mut plan, inputs, options, args)? {
+                replay = replayed;
+                inputs = &replay;
+            }
             Some(Arc::new(plan))
         }
     };
@@ -380,38 +386,40 @@ fn check_fresh(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Types the plan's unknown columns from the first `--infer-rows` rows (files only:
-/// a stream is read once, so its unknown columns are JSON text).
+/// Types the plan's unknown columns from the first `--infer-rows` rows. Files are
+/// simply read twice; a stream (stdin, a download) is sampled through a spool file and
+/// then replayed, so it is still read from its source once: the inputs to run are then
+/// returned.
 fn infer(
     plan: &mut Plan,
     inputs: &[Input],
     options: &Options,
     args: &PipelineArgs,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Vec<Input>>> {
     if plan.unknown_columns().is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let names: Vec<String> = plan.tables()[0]
         .columns
         .iter()
         .map(|c| c.name.clone())
         .collect();
-    let rereadable = inputs.iter().all(|i| matches!(i, Input::File(_)));
-    let types = if rereadable {
-        infer_types(inputs, options, plan, args.out.infer_rows.max(1))?
-    } else {
-        if !args.quiet {
-            eprintln!(
-                "brazex: warning: the input is a stream, read once: columns without a documented type or a :type pin are written as JSON text"
-            );
+    let mut sample = Vec::with_capacity(inputs.len());
+    let mut replay = None;
+    for (i, input) in inputs.iter().enumerate() {
+        if let Input::File(_) = input {
+            sample.push(input.clone());
+            continue;
         }
-        plan.unknown_columns()
-            .iter()
-            .map(|&c| (c, ColumnType::Json))
-            .collect()
-    };
+        let spool = tempfile::tempfile()
+            .map_err(|e| anyhow::anyhow!("cannot create a spool file for type inference: {e}"))?;
+        let (sampling, replaying) = brazex_core::input::sample_and_replay(input, spool)?;
+        sample.push(sampling);
+        replay.get_or_insert_with(|| inputs.to_vec())[i] = replaying;
+    }
+    let types = infer_types(&sample, options, plan, args.out.infer_rows.max(1))?;
     for (column, ty) in types {
-        if !args.quiet && rereadable {
+        if !args.quiet {
             eprintln!(
                 "brazex: column {}: {ty} (inferred from the first rows; pin it with :type)",
                 names[column]
@@ -419,7 +427,7 @@ fn infer(
         }
         plan.set_type(column, ty);
     }
-    Ok(())
+    Ok(replay)
 }
 
 struct ManifestInput<'a> {

@@ -105,6 +105,89 @@ impl Read for Opened {
     }
 }
 
+/// A stream read twice, from its source once: returns a sampling input, which records
+/// what it reads in `spool`, and a replaying input, which reads the spool back and then
+/// goes on with the source. Type inference samples a stream's first rows through the
+/// first; the run then reads the whole stream through the second. The spool holds only
+/// what the sample read (about the compressed bytes of the first `--infer-rows` rows),
+/// on disk, so memory stays bounded. Once the replay has begun the sample reads
+/// nothing more.
+pub fn sample_and_replay(input: &Input, spool: File) -> Result<(Input, Input)> {
+    let label = input.label();
+    let source: Box<dyn Read + Send> = match input.open()? {
+        Opened::Stream(stream) => stream,
+        Opened::File(file) => Box::new(file),
+    };
+    let shared = Arc::new(Mutex::new(Spooled {
+        source,
+        spool,
+        recorded: 0,
+        replayed: 0,
+        replaying: false,
+    }));
+    let sample = StreamInput::new(label.clone(), Box::new(Sampler(Arc::clone(&shared))));
+    let replay = StreamInput::new(label, Box::new(Replayer(shared)));
+    Ok((Input::Stream(sample), Input::Stream(replay)))
+}
+
+struct Spooled {
+    source: Box<dyn Read + Send>,
+    spool: File,
+    /// Bytes read from the source into the spool.
+    recorded: u64,
+    /// Bytes of the spool read back.
+    replayed: u64,
+    replaying: bool,
+}
+
+fn lock(shared: &Mutex<Spooled>) -> io::Result<std::sync::MutexGuard<'_, Spooled>> {
+    shared
+        .lock()
+        .map_err(|_| io::Error::other("a reader of this stream panicked"))
+}
+
+struct Sampler(Arc<Mutex<Spooled>>);
+
+impl Read for Sampler {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut spooled = lock(&self.0)?;
+        if spooled.replaying {
+            return Ok(0);
+        }
+        let n = spooled.source.read(buf)?;
+        io::Write::write_all(&mut spooled.spool, &buf[..n])?;
+        spooled.recorded += n as u64;
+        Ok(n)
+    }
+}
+
+struct Replayer(Arc<Mutex<Spooled>>);
+
+impl Read for Replayer {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut spooled = lock(&self.0)?;
+        spooled.replaying = true;
+        let left = spooled.recorded - spooled.replayed;
+        if left == 0 {
+            return spooled.source.read(buf);
+        }
+        let want = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
+        let n = std::os::unix::fs::FileExt::read_at(
+            &spooled.spool,
+            &mut buf[..want],
+            spooled.replayed,
+        )?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the spool of the stream's first bytes is shorter than what was written",
+            ));
+        }
+        spooled.replayed += n as u64;
+        Ok(n)
+    }
+}
+
 /// Expands the command line's inputs: `-` is standard input, a directory stands for
 /// every regular file below it (recursively, sorted by path bytes), no input at all
 /// means standard input.

@@ -327,6 +327,45 @@ fn select_types_pins_inference_and_errors() {
     }
     assert_eq!(row, 1200);
 
+    // A stream (the zip on stdin) is sampled for inference, then replayed from the
+    // start: same types and the same rows, however few rows the sample took.
+    let piped = dir.path().join("piped.parquet");
+    let run = brazex(&[
+        "process",
+        "--format",
+        "parquet",
+        "--infer-rows",
+        "50",
+        "--select",
+        "id=external_id,rev=total_revenue,firsts=purchases[].first,plan=custom_attributes.plan:string,lv=custom_attributes.lifetime_value",
+        "-o",
+        piped.to_str().expect("utf-8"),
+    ])
+    .stdin(std::fs::read(&zip).expect("zip"))
+    .run();
+    run.assert_success();
+    run.assert_stderr_contains("column lv: float (inferred");
+    let column_values = |batches: &[RecordBatch], column: usize| -> Vec<String> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                let array = b.column(column);
+                (0..array.len())
+                    .map(|i| format!("{:?}", array.slice(i, 1)))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let piped_batches = read_parquet(&piped);
+    assert_eq!(piped_batches[0].schema(), batches[0].schema());
+    for column in 0..5 {
+        assert_eq!(
+            column_values(&piped_batches, column),
+            column_values(&batches, column),
+            "column {column}"
+        );
+    }
+
     // A value that does not fit its column: the error names line and column...
     let input = b"{\"external_id\":\"a\",\"custom_attributes\":{\"n\":1}}\n{\"external_id\":\"b\",\"custom_attributes\":{\"n\":\"two\"}}\n{\"external_id\":\"c\",\"dob\":\"1990-02-30\"}\n".to_vec();
     let bad = dir.path().join("bad.parquet");
