@@ -8,7 +8,8 @@
 # prints the median wall time, MB/s of NDJSON, peak RSS and the ratio to brazex. The
 # job: select 7 fields (nested and []) of the rows that pass 3 conditions. Before
 # reporting speed it checks that every tool produced the same rows (count and
-# external_id sequence). Installs jq, jaq and DuckDB if missing.
+# external_id sequence). Installs jq, jaq and DuckDB if missing. Ends with
+# benches/parquet.sh: the full-object Parquet conversion next to DuckDB COPY.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -93,3 +94,7 @@ for i in "${!names[@]}"; do
   printf '| %-36s | %8.2f | %8.0f | %7.1f MiB | %9.2f |\n' "${names[$i]}" "$m" "$(echo "$mb / $m" | bc -l)" \
     "$(echo "${rss[$i]} / 1024" | bc -l)" "$(echo "$m / $base" | bc -l)"
 done
+
+# The full-object conversion to Parquet against DuckDB's COPY (its own 309 MB export).
+printf '\nFull-object conversion to Parquet (benches/parquet.sh):\n\n'
+BIN="$bin" RUNS="$runs" ./benches/parquet.sh

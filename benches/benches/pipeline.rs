@@ -1,6 +1,9 @@
 //! criterion benches of the pipeline's hot stages, in bytes of NDJSON per second:
 //! framing, validate-only (passthrough), validate + select of 7 fields (nested and
-//! `[]` paths), the same with a 3-condition `--where`, zip and gzip decode. Data comes from the deterministic generator.
+//! `[]` paths), the same with a 3-condition `--where`, zip and gzip decode, and the
+//! two halves of Parquet output: building the typed Arrow batches of the whole user
+//! object (a worker's job) and encoding them into a Parquet file on one encoder
+//! thread (the sink's). Data comes from the deterministic generator.
 //!
 //! Run: `cargo bench -p brazex-benches` (figures go to BENCHMARKS.md).
 
@@ -8,13 +11,17 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use brazex_core::archive::{Decoder, EntrySink, Format};
+use brazex_core::encode::{Encoder, Sink};
 use brazex_core::filter::{Filter, FilterScratch};
 use brazex_core::frame::{Block, Framer};
 use brazex_core::path::parse_select;
 use brazex_core::record::RecordParser;
 use brazex_core::select::Selection;
+use brazex_core::sink::{PartOptions, Parts, Target};
+use brazex_core::table::Plan;
+use brazex_parquet::{ParquetEncoder, ParquetOptions, ParquetSink, TableBatch};
 use brazex_sim::{write_gzip, write_ndjson, write_zip, GeneratorConfig, UserGenerator};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 const USERS: u64 = 4_000;
 /// Three conditions: a string equality, a number comparison, an existential `[]` test.
@@ -143,6 +150,64 @@ fn stages(c: &mut Criterion) {
             })
         });
     }
+
+    // Parquet: batches of about 2 MiB of NDJSON, as the pipeline makes them.
+    let plan = Arc::new(Plan::full_object());
+    let build = |encoder: &mut ParquetEncoder, parser: &mut RecordParser| {
+        let mut batches: Vec<Vec<TableBatch>> = Vec::new();
+        let mut in_block = 0;
+        let place = || brazex_core::error::LinePlace {
+            entry: Arc::from("bench"),
+            line: 0,
+        };
+        for line in lines(&data) {
+            let record = parser.parse(line).expect("valid");
+            encoder.row(&record, &place).expect("row");
+            in_block += line.len();
+            if in_block >= 2 << 20 {
+                batches.push(encoder.finish_block().expect("batch"));
+                in_block = 0;
+            }
+        }
+        batches.push(encoder.finish_block().expect("batch"));
+        batches
+    };
+    group.bench_function("parquet_build_batches", |b| {
+        let mut encoder = ParquetEncoder::new(plan.clone());
+        let mut parser = RecordParser::default();
+        b.iter(|| build(&mut encoder, &mut parser).len())
+    });
+    let dir = std::env::temp_dir().join(format!("brazex-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    group.bench_function("parquet_encode_one_thread", |b| {
+        let mut encoder = ParquetEncoder::new(plan.clone());
+        let mut parser = RecordParser::default();
+        b.iter_batched(
+            || build(&mut encoder, &mut parser),
+            |batches| {
+                let parts = Parts::new(
+                    Target::File(dir.join("users.parquet")),
+                    PartOptions {
+                        ext: "parquet".into(),
+                        ..PartOptions::default()
+                    },
+                    None,
+                )
+                .expect("parts");
+                let options = ParquetOptions {
+                    threads: 1,
+                    ..ParquetOptions::default()
+                };
+                let mut sink = ParquetSink::new(&plan, vec![parts], options).expect("sink");
+                for block in batches {
+                    sink.write_block(Ok(block), 0).expect("write");
+                }
+                sink.finish().expect("finish")
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let _ = std::fs::remove_dir_all(&dir);
     group.finish();
 }
 
