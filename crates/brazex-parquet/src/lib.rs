@@ -65,7 +65,7 @@ impl Default for ParquetOptions {
         ParquetOptions {
             codec: Codec::Zstd,
             row_group_rows: 122_880,
-            row_group_bytes: 32 << 20,
+            row_group_bytes: 16 << 20,
             threads: 2,
         }
     }
