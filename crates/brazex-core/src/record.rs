@@ -8,6 +8,7 @@
 //! and string escapes survive), and looking up a key never materialises a document.
 
 use std::borrow::Cow;
+use std::cell::{Cell, OnceCell};
 use std::ops::Range;
 
 use simd_json::{Buffers, Tape, INPUT_PADDING};
@@ -36,10 +37,62 @@ pub struct RecordParser {
     tape: Tape<'static>,
     /// simd-json unescapes strings in place, so it works on a padded copy of the line.
     scratch: Vec<u8>,
-    /// For each structural that opens an object or array, the structural closing it.
-    closes: Vec<u32>,
-    /// Open containers while `closes` is filled.
-    stack: Vec<u32>,
+    /// For each structural that opens an object or array, the structural closing it:
+    /// built on the first skip over a container (see [`Brackets`]).
+    brackets: Brackets,
+}
+
+/// The bracket table of the current line, built when first needed: a pass-through
+/// run (no `--select`, `--where` or typed output) never navigates a line and so never
+/// pays for it. The vectors are kept from line to line.
+#[derive(Default)]
+struct Brackets {
+    closes: OnceCell<Vec<u32>>,
+    spare: Cell<Vec<u32>>,
+    stack: Cell<Vec<u32>>,
+}
+
+impl std::fmt::Debug for Brackets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Brackets").finish_non_exhaustive()
+    }
+}
+
+impl Brackets {
+    /// Forgets the previous line's table, keeping its allocation.
+    fn reset(&mut self) {
+        if let Some(closes) = self.closes.take() {
+            self.spare.set(closes);
+        }
+    }
+
+    /// The table of `line`, whose structural index is `structurals`.
+    fn closes(&self, line: &[u8], structurals: &[u32]) -> &[u32] {
+        self.closes.get_or_init(|| {
+            // One pass pairs every bracket with its close, so skipping a value
+            // (walking an object's fields, an array's elements) is one step, not a
+            // scan of it: nested arrays of objects were otherwise rescanned at every
+            // level.
+            let mut closes = self.spare.take();
+            let mut stack = self.stack.take();
+            closes.clear();
+            closes.resize(structurals.len(), 0);
+            stack.clear();
+            for (node, &at) in structurals.iter().enumerate() {
+                match line.get(at as usize) {
+                    Some(b'{' | b'[') => stack.push(node as u32),
+                    Some(b'}' | b']') => {
+                        if let Some(open) = stack.pop() {
+                            closes[open as usize] = node as u32;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            self.stack.set(stack);
+            closes
+        })
+    }
 }
 
 impl std::fmt::Debug for RecordParser {
@@ -54,8 +107,7 @@ impl Default for RecordParser {
             buffers: Buffers::new(64 * 1024),
             tape: Tape(Vec::new()),
             scratch: Vec::new(),
-            closes: Vec::new(),
-            stack: Vec::new(),
+            brackets: Brackets::default(),
         }
     }
 }
@@ -78,27 +130,11 @@ impl RecordParser {
             return Err(describe_invalid(line, &e));
         }
         let structurals = self.buffers.structural_indexes();
-        // One pass pairs every bracket with its close, so skipping a value (walking
-        // an object's fields, an array's elements) is one step, not a scan of it:
-        // nested arrays of objects were otherwise rescanned at every level.
-        self.closes.clear();
-        self.closes.resize(structurals.len(), 0);
-        self.stack.clear();
-        for (node, &at) in structurals.iter().enumerate() {
-            match line.get(at as usize) {
-                Some(b'{' | b'[') => self.stack.push(node as u32),
-                Some(b'}' | b']') => {
-                    if let Some(open) = self.stack.pop() {
-                        self.closes[open as usize] = node as u32;
-                    }
-                }
-                _ => {}
-            }
-        }
+        self.brackets.reset();
         let record = Record {
             line,
             structurals,
-            closes: &self.closes,
+            brackets: &self.brackets,
         };
         match structurals.first().and_then(|&s| line.get(s as usize)) {
             Some(b'{') => Ok(record),
@@ -132,7 +168,7 @@ fn describe_invalid(line: &[u8], simd: &simd_json::Error) -> JsonError {
 pub struct Record<'a> {
     line: &'a [u8],
     structurals: &'a [u32],
-    closes: &'a [u32],
+    brackets: &'a Brackets,
 }
 
 impl<'a> Record<'a> {
@@ -214,7 +250,8 @@ impl<'a> Value<'a> {
         match self.record.byte(self.node) {
             b'{' | b'[' => self
                 .record
-                .closes
+                .brackets
+                .closes(self.record.line, self.record.structurals)
                 .get(self.node)
                 .map_or(self.record.structurals.len(), |&close| close as usize + 1),
             _ => self.node + 1,
