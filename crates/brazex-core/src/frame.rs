@@ -38,12 +38,13 @@ pub struct Block {
     pub data: Vec<u8>,
 }
 
-/// Block buffers that the workers hand back for the framers to fill again.
+/// Byte buffers handed back to where they are filled: input blocks from the workers
+/// to the framers, NDJSON output from the writer to the workers.
 ///
-/// Without it every block is a fresh allocation of `block_bytes`, written once and
-/// freed on another thread: page faults on every block, and glibc keeping the freed
-/// blocks in per-thread arenas. With it the pipeline allocates about as many block
-/// buffers as can be in flight, once. Holds at most `buffers` idle buffers.
+/// Without it every block is a fresh allocation, written once and freed on another
+/// thread: page faults on every block, and glibc keeping the freed blocks in
+/// per-thread arenas. With it the pipeline allocates about as many buffers as can be
+/// in flight, once. Holds at most `buffers` idle buffers.
 #[derive(Debug, Clone)]
 pub struct Recycler {
     give: Sender<Vec<u8>>,

@@ -127,12 +127,17 @@ pub fn run(
     bad_lines: Option<BadLineSink<'_>>,
 ) -> Result<Summary> {
     let selection = options.selection.clone().map(Arc::new);
-    let make_encoder = move || NdjsonEncoder::new(selection.clone());
+    // Output buffers go round between the writer and the workers, as input blocks do.
+    let recycler = Recycler::new(4 * options.jobs.max(1) + 4);
+    let make_encoder = {
+        let recycler = recycler.clone();
+        move || NdjsonEncoder::new(selection.clone()).recycling(recycler.clone())
+    };
     let summary = run_with(
         inputs,
         options,
         &make_encoder,
-        &mut WriteSink(out),
+        &mut WriteSink::new(out, Some(recycler)),
         bad_lines,
     )?;
     out.flush()
