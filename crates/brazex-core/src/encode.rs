@@ -76,10 +76,11 @@ impl Encoder for NdjsonEncoder {
     }
 
     fn finish_block(&mut self) -> Vec<u8> {
-        let capacity = self.out.capacity();
+        // The next block is about as large as this one.
+        let size = self.out.len();
         let next = match &self.recycler {
-            Some(recycler) => recycler.take(capacity),
-            None => Vec::with_capacity(capacity),
+            Some(recycler) => recycler.take(size),
+            None => Vec::with_capacity(size),
         };
         std::mem::replace(&mut self.out, next)
     }

@@ -62,7 +62,9 @@ impl Recycler {
         match self.take.try_recv() {
             Ok(mut buffer) => {
                 buffer.clear();
-                buffer.reserve(capacity);
+                // Exactly: `reserve` may double, and a caller that asks for what its
+                // last buffer held would then double its buffers without end.
+                buffer.reserve_exact(capacity);
                 buffer
             }
             Err(_) => Vec::with_capacity(capacity),
@@ -330,6 +332,22 @@ mod tests {
         // A recycled buffer is handed out again.
         let reused = recycler.take(16);
         assert!(reused.is_empty() && reused.capacity() >= 256);
+    }
+
+    #[test]
+    fn recycled_buffers_do_not_grow_from_round_to_round() {
+        // Ask for as much as the last buffer could hold and give that one back, with a
+        // slightly smaller buffer in circulation: capacities must stay put, not double
+        // each time the smaller buffer comes round.
+        let recycler = Recycler::new(4);
+        recycler.give(Vec::with_capacity(999));
+        let mut held: Vec<u8> = Vec::with_capacity(1000);
+        for round in 0..50 {
+            held.push(b'x');
+            let next = recycler.take(held.capacity());
+            recycler.give(std::mem::replace(&mut held, next));
+            assert!(held.capacity() < 4096, "round {round}: {}", held.capacity());
+        }
     }
 
     #[test]
