@@ -78,4 +78,5 @@ url=$(BRAZE_API_KEY="$key" "$bin" export --endpoint "http://127.0.0.1:$port" --s
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')
 until [ "$(curl -s -o /dev/null -w '%{http_code}' -r 0-0 "$url")" = 206 ]; do sleep 0.5; done
 measure "brazex download URL --select (7) (HTTP, loopback)" "$bin" download -q --select "$select" "$url"
+measure "same, --jobs 1 (one stream, one thread)" "$bin" download -q --jobs 1 --select "$select" "$url"
 measure "brazex process --select (7), same zip from disk" "$bin" process -q --select "$select" "$zip5k"

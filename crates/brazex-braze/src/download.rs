@@ -10,6 +10,7 @@
 //! So the bytes delivered are exactly the file's, whatever happens to the connection.
 
 use std::io::{self, Read};
+use std::ops::Range;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,12 +73,26 @@ impl Download {
         url: String,
         options: DownloadOptions,
     ) -> Download {
-        let (tx, chunks) = mpsc::channel(options.queue.max(1));
         let progress = Arc::new(DownloadProgress::default());
+        Download::start_range(client, runtime, url, options, None, progress)
+    }
+
+    /// Starts downloading bytes `range` of `url` (the whole file for `None`), with
+    /// the same resumes, counting into `progress` (shared by the ranges of one file).
+    pub fn start_range(
+        client: &BrazeClient,
+        runtime: &tokio::runtime::Handle,
+        url: String,
+        options: DownloadOptions,
+        range: Option<Range<u64>>,
+        progress: Arc<DownloadProgress>,
+    ) -> Download {
+        let (tx, chunks) = mpsc::channel(options.queue.max(1));
         let fetcher = Fetcher {
             http: client.http.clone(),
             url,
             options,
+            range,
             progress: progress.clone(),
             tx,
             backoff: client.retry.clone(),
@@ -109,10 +124,98 @@ impl Read for Download {
     }
 }
 
+/// An archive URL read by range, for decoding a zip's entries side by side: each
+/// range is a [`Download`] of its own, with the same resumes and stall timeout, all
+/// counting into one progress.
+pub struct HttpRanges {
+    client: BrazeClient,
+    runtime: tokio::runtime::Handle,
+    url: String,
+    options: DownloadOptions,
+    size: u64,
+    progress: Arc<DownloadProgress>,
+}
+
+impl std::fmt::Debug for HttpRanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRanges")
+            .field("url", &short_url(&self.url))
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+impl HttpRanges {
+    /// `url`, when its server answers ranged requests: the first byte is asked for by
+    /// range, and a `206` with the file's size in `Content-Range` says it does. `None`
+    /// otherwise (or when the answer is an error: the plain download reports it).
+    pub fn probe(
+        client: &BrazeClient,
+        runtime: &tokio::runtime::Handle,
+        url: &str,
+        options: DownloadOptions,
+    ) -> Option<HttpRanges> {
+        let request = client.http.get(url).header(RANGE, "bytes=0-0");
+        let stall = options.stall_timeout;
+        let size = runtime.block_on(async {
+            let response = tokio::time::timeout(stall, request.send())
+                .await
+                .ok()?
+                .ok()?;
+            if response.status().as_u16() != 206 {
+                return None;
+            }
+            let (start, total) = response
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_content_range)?;
+            (start == 0).then_some(total).flatten()
+        })?;
+        debug!(url = %short_url(url), size, "the server answers ranged requests");
+        let progress = Arc::new(DownloadProgress::default());
+        progress.total.store(size, Ordering::Relaxed);
+        Some(HttpRanges {
+            client: client.clone(),
+            runtime: runtime.clone(),
+            url: url.to_string(),
+            options,
+            size,
+            progress,
+        })
+    }
+
+    pub fn progress(&self) -> Arc<DownloadProgress> {
+        self.progress.clone()
+    }
+}
+
+impl brazex_core::input::RangeSource for HttpRanges {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn open_range(&self, range: Range<u64>) -> io::Result<Box<dyn Read + Send>> {
+        if range.is_empty() {
+            return Ok(Box::new(io::empty()));
+        }
+        Ok(Box::new(Download::start_range(
+            &self.client,
+            &self.runtime,
+            self.url.clone(),
+            self.options.clone(),
+            Some(range),
+            self.progress.clone(),
+        )))
+    }
+}
+
 struct Fetcher {
     http: reqwest::Client,
     url: String,
     options: DownloadOptions,
+    /// Only these bytes of the file (a ranged download), else all of it.
+    range: Option<Range<u64>>,
     progress: Arc<DownloadProgress>,
     tx: mpsc::Sender<Result<Bytes, BrazeError>>,
     backoff: crate::retry::RetryPolicy,
@@ -143,7 +246,7 @@ impl Fetcher {
     }
 
     async fn fetch(&self) -> Result<(), BrazeError> {
-        let mut offset = 0u64;
+        let mut offset = self.range.as_ref().map_or(0, |r| r.start);
         let mut total: Option<u64> = None;
         let mut resumes = 0u32;
         loop {
@@ -156,7 +259,7 @@ impl Fetcher {
                 Ended::Interrupted(reason) => reason,
             };
             resumes += 1;
-            self.progress.resumes.store(resumes, Ordering::Relaxed);
+            self.progress.resumes.fetch_add(1, Ordering::Relaxed);
             if resumes > self.options.max_resumes {
                 return Err(BrazeError::ResumesExhausted {
                     url: short_url(&self.url),
@@ -183,8 +286,12 @@ impl Fetcher {
     ) -> Result<Ended, BrazeError> {
         let stall = self.options.stall_timeout;
         let mut request = self.http.get(&self.url);
-        if *offset > 0 {
-            request = request.header(RANGE, format!("bytes={offset}-"));
+        // Where this download stops: the range's end, or the file's.
+        let end = self.range.as_ref().map(|r| r.end);
+        match end {
+            Some(end) => request = request.header(RANGE, format!("bytes={offset}-{}", end - 1)),
+            None if *offset > 0 => request = request.header(RANGE, format!("bytes={offset}-")),
+            None => {}
         }
         debug!(url = %short_url(&self.url), offset = *offset, "GET (download)");
         let mut response = match tokio::time::timeout(stall, request.send()).await {
@@ -216,7 +323,7 @@ impl Fetcher {
                     skip = *offset;
                 }
             }
-            206 if *offset > 0 => {
+            206 if *offset > 0 || end.is_some() => {
                 let range = response
                     .headers()
                     .get(CONTENT_RANGE)
@@ -261,7 +368,7 @@ impl Fetcher {
                 }
                 Ok(Err(e)) => return Ok(Ended::Interrupted(describe(e))),
                 Ok(Ok(None)) => {
-                    return Ok(match *total {
+                    return Ok(match end.or(*total) {
                         Some(t) if *offset < t => {
                             Ended::Interrupted(format!("the body ended at byte {offset} of {t}"))
                         }
@@ -276,7 +383,15 @@ impl Fetcher {
                 let _ = chunk.split_to(drop);
                 skip -= drop as u64;
             }
+            if let Some(end) = end {
+                // A server that ignored the range sends past it: keep only the range.
+                let keep = usize::try_from(end.saturating_sub(*offset)).unwrap_or(usize::MAX);
+                chunk.truncate(keep.min(chunk.len()));
+            }
             if chunk.is_empty() {
+                if end.is_some_and(|end| *offset >= end) {
+                    return Ok(Ended::Complete);
+                }
                 continue;
             }
             *offset += chunk.len() as u64;
@@ -285,9 +400,14 @@ impl Fetcher {
                     "sent more bytes than its Content-Length ({total:?})"
                 )));
             }
-            self.progress.bytes.store(*offset, Ordering::Relaxed);
+            self.progress
+                .bytes
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
             if self.tx.send(Ok(chunk)).await.is_err() {
                 return Ok(Ended::ReaderGone);
+            }
+            if end.is_some_and(|end| *offset >= end) {
+                return Ok(Ended::Complete);
             }
         }
     }

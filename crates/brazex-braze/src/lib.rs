@@ -38,7 +38,7 @@ pub use bucket_wait::{civil_date, export_folders, BucketWait, BucketWaitError, B
 pub use callback::{CallbackEvent, CallbackReceiver};
 pub use client::{BrazeClient, ExportResponse};
 pub use config::{instance_endpoint, ApiKey, INSTANCES};
-pub use download::{Download, DownloadOptions, DownloadProgress};
+pub use download::{Download, DownloadOptions, DownloadProgress, HttpRanges};
 pub use error::{ApiMessage, BrazeError};
 pub use request::{ExportRequest, ExportTarget, OutputFormat, MAX_CUSTOM_ATTRIBUTES};
 pub use retry::RetryPolicy;

@@ -208,9 +208,16 @@ pub struct WaitArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub stall_timeout: std::time::Duration,
 
-    /// How many times a dropped or stalled download is resumed.
+    /// How many times a dropped or stalled download is resumed (per ranged request
+    /// when entries are fetched by range).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_resumes: u32,
+
+    /// Download the archive as one stream even when its server answers ranged
+    /// requests. By default, with --jobs above 1, a zip's entries are fetched by range
+    /// (one request each) and decoded side by side.
+    #[arg(long)]
+    pub one_stream: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,11 +10,11 @@ use std::time::Duration;
 use anyhow::Context;
 use brazex_braze::{
     instance_endpoint, ApiKey, BrazeClient, BrazeError, CallbackReceiver, Download,
-    DownloadOptions, DownloadProgress, ExportRequest, ExportTarget, OutputFormat, RetryPolicy,
-    WaitEvent, WaitOptions,
+    DownloadOptions, DownloadProgress, ExportRequest, ExportTarget, HttpRanges, OutputFormat,
+    RetryPolicy, WaitEvent, WaitOptions,
 };
 use brazex_core::fields::{export_field_for, EXPORT_FIELDS};
-use brazex_core::input::{Input, StreamInput};
+use brazex_core::input::{Input, RangedInput, StreamInput};
 use brazex_core::path::{parse_select, Path as FieldPath};
 use brazex_core::pipeline::{Options, Summary};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -219,18 +219,29 @@ fn download_and_process(
     pipeline: &PipelineArgs,
     source: Option<&serde_json::Value>,
 ) -> anyhow::Result<Summary> {
-    let download = Download::start(
-        client,
-        runtime.handle(),
-        url,
-        DownloadOptions {
-            stall_timeout: wait.stall_timeout,
-            max_resumes: wait.max_resumes,
-            ..DownloadOptions::default()
-        },
-    );
-    let progress = download.progress();
-    let input = Input::Stream(StreamInput::new(label.to_string(), Box::new(download)));
+    let download_options = DownloadOptions {
+        stall_timeout: wait.stall_timeout,
+        max_resumes: wait.max_resumes,
+        ..DownloadOptions::default()
+    };
+    // With several jobs and a server that answers ranged requests, a zip's entries are
+    // fetched and decoded side by side (one ranged GET per entry), as for a file.
+    let ranged = (options.jobs > 1 && !wait.one_stream)
+        .then(|| HttpRanges::probe(client, runtime.handle(), &url, download_options.clone()))
+        .flatten();
+    let (input, progress) = match ranged {
+        Some(ranges) => {
+            let progress = ranges.progress();
+            let input = Input::Ranged(RangedInput::new(label.to_string(), Arc::new(ranges)));
+            (input, progress)
+        }
+        None => {
+            let download = Download::start(client, runtime.handle(), url, download_options);
+            let progress = download.progress();
+            let input = Input::Stream(StreamInput::new(label.to_string(), Box::new(download)));
+            (input, progress)
+        }
+    };
     let bar = DownloadBar::start(progress.clone(), pipeline.quiet);
     let result = run_to_output(&[input], options, pipeline, source);
     bar.finish();

@@ -60,6 +60,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             callback_listen: None,
             stall_timeout: Duration::from_secs(30),
             max_resumes: 10,
+            one_stream: false,
         },
         pipeline: PipelineArgs {
             select: Some(DEMO_SELECT.into()),

@@ -9,7 +9,6 @@
 //! [`ReadAhead`] bound, so memory stays bounded even when one entry is huge.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
@@ -18,7 +17,7 @@ use crossbeam_channel::Sender;
 use crate::archive::{read_central_directory, CentralDirectory, Decoder, Format, ZipDecoder};
 use crate::error::{Error, Result};
 use crate::frame::{Block, Framer, Recycler};
-use crate::input::{Input, Opened};
+use crate::input::{FileRanges, Input, Opened, RangeSeek, RangeSource};
 use crate::pipeline::{Options, Summary};
 
 /// The workers' channel, under the read-ahead bound: where entries decoded in
@@ -52,6 +51,28 @@ pub(crate) fn decode_all(
     let mut buf = vec![0u8; options.read_bytes.max(Format::SNIFF_LEN)];
     for input in inputs {
         let label = input.label();
+        // A source read by range (an HTTP URL): a zip's entries side by side too.
+        if let (Input::Ranged(ranged), Some(route)) = (input, parallel) {
+            let source = ranged.source().as_ref();
+            let central = (options.jobs > 1)
+                .then(|| ranged_zip_directory(source))
+                .flatten()
+                .filter(|central| central.len() > 1);
+            if let Some(central) = central {
+                summary.inputs += 1;
+                let counted = decode_entries_in_parallel(
+                    source,
+                    &label,
+                    &central,
+                    &mut next_unit,
+                    options,
+                    route,
+                    recycler,
+                )?;
+                summary.add_decoded(&counted);
+                continue;
+            }
+        }
         let mut reader = input.open()?;
         let read_err = |e| Error::io(format!("cannot read {label}"), e);
         // Sniff from the first bytes; a short read is not the end of the input.
@@ -71,22 +92,17 @@ pub(crate) fn decode_all(
         summary.inputs += 1;
         if let (Opened::File(file), Some(central), Some(route)) = (&reader, &central, parallel) {
             if options.jobs > 1 && central.len() > 1 {
-                let ranges = central.entry_ranges();
-                let units = next_unit..next_unit + ranges.len() as u64;
-                next_unit = units.end;
+                let source = FileRanges::new(file).map_err(read_err)?;
                 let counted = decode_entries_in_parallel(
-                    file,
+                    &source,
                     &label,
                     central,
-                    &ranges,
-                    units.start,
+                    &mut next_unit,
                     options,
                     route,
                     recycler,
                 )?;
-                summary.entries += counted.entries;
-                summary.bytes_in += counted.bytes_in;
-                summary.bytes_decoded += counted.bytes_decoded;
+                summary.add_decoded(&counted);
                 continue;
             }
         }
@@ -114,19 +130,35 @@ pub(crate) fn decode_all(
     Ok(summary)
 }
 
-/// Decodes the entries of a zip file on `options.jobs` threads, entry `i` as unit
-/// `first_unit + i`. The first error in entry order is returned.
-#[allow(clippy::too_many_arguments)]
+/// The central directory of a zip read by range, when the source is a zip and its
+/// directory reads; otherwise the source is decoded as a stream.
+fn ranged_zip_directory(source: &dyn RangeSource) -> Option<CentralDirectory> {
+    let mut head = [0u8; Format::SNIFF_LEN];
+    let want = usize::try_from(source.size()).map_or(head.len(), |n| n.min(head.len()));
+    let mut reader = source.open_range(0..want as u64).ok()?;
+    reader.read_exact(&mut head[..want]).ok()?;
+    if Format::sniff(&head[..want]) != Format::Zip {
+        return None;
+    }
+    read_central_directory(&mut RangeSeek::new(source)).ok()
+}
+
+/// Decodes the entries of a zip (a file, or a source read by range) on
+/// `options.jobs` threads, entry `i` as unit `next_unit + i` (`next_unit` moves past
+/// them). The first error in entry order is returned.
 fn decode_entries_in_parallel(
-    file: &std::fs::File,
+    source: &dyn RangeSource,
     label: &std::sync::Arc<str>,
     central: &CentralDirectory,
-    ranges: &[std::ops::Range<u64>],
-    first_unit: u64,
+    next_unit: &mut u64,
     options: &Options,
     route: &Route<'_>,
     recycler: &Recycler,
 ) -> Result<Summary> {
+    let ranges = central.entry_ranges();
+    let first_unit = *next_unit;
+    *next_unit += ranges.len() as u64;
+    let ranges = &ranges;
     let next_entry = AtomicUsize::new(0);
     let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
     let threads = options.jobs.min(ranges.len());
@@ -146,7 +178,7 @@ fn decode_entries_in_parallel(
                         }
                         let unit = first_unit + index as u64;
                         let result = decode_entry(
-                            file,
+                            source,
                             label,
                             central,
                             &ranges[index],
@@ -190,10 +222,10 @@ fn decode_entries_in_parallel(
     }
 }
 
-/// Decodes the one entry in `range` of the zip file into unit `unit`.
+/// Decodes the one entry in `range` of the zip into unit `unit`.
 #[allow(clippy::too_many_arguments)]
 fn decode_entry(
-    file: &std::fs::File,
+    source: &dyn RangeSource,
     label: &std::sync::Arc<str>,
     central: &CentralDirectory,
     range: &std::ops::Range<u64>,
@@ -209,12 +241,11 @@ fn decode_entry(
     framer.set_input(label.clone());
     framer.start_unit(unit);
     let mut decoder = ZipDecoder::single_entry(label.clone(), Some(central.clone()), range.start);
+    let read_err = |e| Error::io(format!("cannot read {label}"), e);
+    let mut reader = source.open_range(range.clone()).map_err(read_err)?;
     let mut at = range.start;
     while at < range.end && !decoder.is_done() {
-        let want = usize::try_from(range.end - at).map_or(buf.len(), |left| left.min(buf.len()));
-        let n = file
-            .read_at(&mut buf[..want], at)
-            .map_err(|e| Error::io(format!("cannot read {label}"), e))?;
+        let n = reader.read(buf).map_err(read_err)?;
         if n == 0 {
             break;
         }

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -15,6 +16,156 @@ pub enum Input {
     File(PathBuf),
     /// Any byte stream (an HTTP download), read once.
     Stream(StreamInput),
+    /// A source that can be read in ranges (an HTTP URL answering ranged requests):
+    /// a zip's entries are then decoded side by side, as for a file.
+    Ranged(RangedInput),
+}
+
+/// Bytes that can be read by range: a local file, or an HTTP URL whose server answers
+/// `Range` requests.
+pub trait RangeSource: Send + Sync {
+    /// The size in bytes.
+    fn size(&self) -> u64;
+    /// A reader of the bytes in `range` (within `0..size()`).
+    fn open_range(&self, range: Range<u64>) -> io::Result<Box<dyn Read + Send>>;
+}
+
+/// A [`RangeSource`] with the name it goes by in errors.
+#[derive(Clone)]
+pub struct RangedInput {
+    label: Arc<str>,
+    source: Arc<dyn RangeSource>,
+}
+
+impl RangedInput {
+    pub fn new(label: impl Into<Arc<str>>, source: Arc<dyn RangeSource>) -> RangedInput {
+        RangedInput {
+            label: label.into(),
+            source,
+        }
+    }
+
+    pub fn source(&self) -> &Arc<dyn RangeSource> {
+        &self.source
+    }
+}
+
+impl std::fmt::Debug for RangedInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RangedInput").field(&self.label).finish()
+    }
+}
+
+impl PartialEq for RangedInput {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.source, &other.source)
+    }
+}
+
+impl Eq for RangedInput {}
+
+/// A local file as a [`RangeSource`]: positioned reads, so ranges read side by side.
+#[derive(Debug, Clone)]
+pub struct FileRanges {
+    file: Arc<File>,
+    size: u64,
+}
+
+impl FileRanges {
+    pub fn new(file: &File) -> io::Result<FileRanges> {
+        Ok(FileRanges {
+            size: file.metadata()?.len(),
+            file: Arc::new(file.try_clone()?),
+        })
+    }
+}
+
+impl RangeSource for FileRanges {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn open_range(&self, range: Range<u64>) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(FileRange {
+            file: Arc::clone(&self.file),
+            at: range.start,
+            end: range.end,
+        }))
+    }
+}
+
+struct FileRange {
+    file: Arc<File>,
+    at: u64,
+    end: u64,
+}
+
+impl Read for FileRange {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.end.saturating_sub(self.at);
+        let want = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = std::os::unix::fs::FileExt::read_at(&*self.file, &mut buf[..want], self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+/// A [`RangeSource`] as `Read + Seek`, for reading a zip's central directory: each
+/// read is one range.
+pub struct RangeSeek<'a> {
+    source: &'a dyn RangeSource,
+    at: u64,
+}
+
+impl<'a> RangeSeek<'a> {
+    pub fn new(source: &'a dyn RangeSource) -> RangeSeek<'a> {
+        RangeSeek { source, at: 0 }
+    }
+}
+
+impl std::fmt::Debug for RangeSeek<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RangeSeek").field("at", &self.at).finish()
+    }
+}
+
+impl Read for RangeSeek<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let end = self
+            .at
+            .saturating_add(buf.len() as u64)
+            .min(self.source.size());
+        if end <= self.at {
+            return Ok(0);
+        }
+        let mut reader = self.source.open_range(self.at..end)?;
+        let mut filled = 0;
+        while filled < (end - self.at) as usize {
+            let n = reader.read(&mut buf[filled..(end - self.at) as usize])?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        self.at += filled as u64;
+        Ok(filled)
+    }
+}
+
+impl io::Seek for RangeSeek<'_> {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        let size = self.source.size();
+        let at = match to {
+            io::SeekFrom::Start(n) => Some(n),
+            io::SeekFrom::End(d) => size.checked_add_signed(d),
+            io::SeekFrom::Current(d) => self.at.checked_add_signed(d),
+        };
+        self.at = at.ok_or_else(|| io::Error::other("seek before the start"))?;
+        Ok(self.at)
+    }
 }
 
 /// A byte stream handed to the pipeline, with the name it goes by in errors.
@@ -54,6 +205,7 @@ impl Input {
             Input::Stdin => Arc::from("<stdin>"),
             Input::File(path) => Arc::from(path.to_string_lossy().as_ref()),
             Input::Stream(stream) => stream.label.clone(),
+            Input::Ranged(ranged) => ranged.label.clone(),
         }
     }
 
@@ -77,6 +229,11 @@ impl Input {
                         io::Error::other("the stream was already read"),
                     )
                 }),
+            Input::Ranged(ranged) => ranged
+                .source
+                .open_range(0..ranged.source.size())
+                .map(Opened::Stream)
+                .map_err(|e| Error::io(format!("cannot read {}", ranged.label), e)),
         }
     }
 }

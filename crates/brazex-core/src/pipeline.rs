@@ -37,6 +37,15 @@ pub enum OnError {
     Skip,
 }
 
+impl Summary {
+    /// Adds what a decoder counted (entries and bytes).
+    pub(crate) fn add_decoded(&mut self, counted: &Summary) {
+        self.entries += counted.entries;
+        self.bytes_in += counted.bytes_in;
+        self.bytes_decoded += counted.bytes_decoded;
+    }
+}
+
 /// How the pipeline runs.
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -120,7 +120,19 @@ fn dropped_connections_resume_without_losing_or_doubling_rows() {
             ..Faults::default()
         };
     });
-    let out = run(&sim, &["--segment-id", "all", "--select", "braze_id,email"]).run();
+    // One stream (--jobs 1): the ranged, entry-by-entry download has its own test.
+    let out = run(
+        &sim,
+        &[
+            "--segment-id",
+            "all",
+            "--select",
+            "braze_id,email",
+            "--jobs",
+            "1",
+        ],
+    )
+    .run();
     out.assert_success();
     out.assert_stderr_contains("the download was resumed 3 times");
     assert_eq!(line_count(&out.stdout), 3_000);
@@ -155,6 +167,42 @@ fn a_server_that_ignores_ranges_is_read_again_and_skipped() {
 }
 
 #[test]
+fn entries_download_side_by_side_by_range_and_resume() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| {
+        c.faults = Faults {
+            drop_after_bytes: Some(15_000),
+            drop_times: 3,
+            ..Faults::default()
+        };
+    });
+    let select = "braze_id,email,purchases[].name";
+    let out = run(
+        &sim,
+        &["--segment-id", "all", "--select", select, "--jobs", "2"],
+    )
+    .run();
+    out.assert_success();
+    out.assert_stderr_contains("the download was resumed 3 times");
+    // Same rows, in entry order, as the archive processed from disk.
+    assert_eq!(line_count(&out.stdout), 3_000);
+    assert_eq!(out.stdout, rows_from_disk(&sim, &["--select", select]));
+    // One closed range per entry (6 entries of 500 users), besides the probe, the
+    // central directory's reads and the resumes.
+    let ranges: Vec<String> = sim
+        .downloads()
+        .into_iter()
+        .filter(|d| d.status == 206)
+        .filter_map(|d| d.range)
+        .collect();
+    let closed = ranges
+        .iter()
+        .filter(|r| r.starts_with("bytes=") && !r.ends_with('-') && r.as_str() != "bytes=0-0")
+        .count();
+    assert!(closed > 6, "ranged requests: {ranges:?}");
+}
+
+#[test]
 fn a_stalled_download_is_resumed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sim = sim(&dir, |c| {
@@ -165,7 +213,17 @@ fn a_stalled_download_is_resumed() {
             ..Faults::default()
         };
     });
-    let out = run(&sim, &["--segment-id", "all", "--stall-timeout", "500ms"]).run();
+    let out = run(
+        &sim,
+        &[
+            "--segment-id",
+            "all",
+            "--stall-timeout",
+            "500ms",
+            "--one-stream",
+        ],
+    )
+    .run();
     out.assert_success();
     out.assert_stderr_contains("resumed 1 times");
     assert_eq!(out.stdout, rows_from_disk(&sim, &[]));
@@ -181,7 +239,11 @@ fn too_many_drops_fail_naming_the_flag() {
             ..Faults::default()
         };
     });
-    let out = run(&sim, &["--segment-id", "all", "--max-resumes", "2"]).run();
+    let out = run(
+        &sim,
+        &["--segment-id", "all", "--max-resumes", "2", "--jobs", "1"],
+    )
+    .run();
     out.assert_exit(4);
     out.assert_stderr_contains("gave up after 2 resumes (raise --max-resumes)");
 }

@@ -1,4 +1,6 @@
-//! The zip central directory, read from a file, for what a stream cannot tell.
+//! The zip central directory, read from a file (or any source that can seek: an HTTP
+//! URL answering ranged requests), for what a stream cannot tell, and for decoding
+//! entries side by side.
 //!
 //! A stored entry written with a data descriptor has no length in its local header,
 //! and stored bytes carry no end marker, so only the central directory can delimit
@@ -6,7 +8,6 @@
 //! decoder looks each such entry up by its local header's offset.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
 use super::{le16, le32, le64};
@@ -59,7 +60,9 @@ impl CentralDirectory {
 const MAX_ENTRIES: u64 = 10_000_000;
 
 /// Reads the central directory of the zip file `file`.
-pub fn read_central_directory(file: &mut File) -> Result<CentralDirectory, ArchiveErrorKind> {
+pub fn read_central_directory<R: Read + Seek>(
+    file: &mut R,
+) -> Result<CentralDirectory, ArchiveErrorKind> {
     let bad = ArchiveErrorKind::BadCentralDirectory;
     let io = |_| bad("cannot read the end of the file");
     let len = file.seek(SeekFrom::End(0)).map_err(io)?;
@@ -94,7 +97,8 @@ pub fn read_central_directory(file: &mut File) -> Result<CentralDirectory, Archi
         return Err(bad("more entries than brazex reads"));
     }
     file.seek(SeekFrom::Start(offset)).map_err(io)?;
-    let mut reader = BufReader::new(file);
+    // Large reads: over HTTP each one is a request.
+    let mut reader = BufReader::with_capacity(64 << 10, file);
     let mut by_offset = HashMap::with_capacity(entries as usize);
     let mut fixed = [0u8; 46];
     let mut variable = Vec::new();
