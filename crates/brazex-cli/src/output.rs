@@ -386,10 +386,10 @@ fn check_fresh(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Types the plan's unknown columns from the first `--infer-rows` rows. Files are
-/// simply read twice; a stream (stdin, a download) is sampled through a spool file and
-/// then replayed, so it is still read from its source once: the inputs to run are then
-/// returned.
+/// Types the plan's unknown columns from the first `--infer-rows` rows. Files (and
+/// downloads by range) are simply read twice; a stream (stdin, a download as one
+/// stream) is sampled through a spool file and then replayed, so it is still read from
+/// its source once: the inputs to run are then returned.
 fn infer(
     plan: &mut Plan,
     inputs: &[Input],
@@ -407,7 +407,8 @@ fn infer(
     let mut sample = Vec::with_capacity(inputs.len());
     let mut replay = None;
     for (i, input) in inputs.iter().enumerate() {
-        if let Input::File(_) = input {
+        // Files and ranged sources can simply be read again.
+        if let Input::File(_) | Input::Ranged(_) = input {
             sample.push(input.clone());
             continue;
         }

@@ -203,6 +203,38 @@ fn entries_download_side_by_side_by_range_and_resume() {
 }
 
 #[test]
+fn parquet_from_a_download_infers_custom_attribute_types() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |_| {});
+    let select = "id=external_id,lv=custom_attributes.lifetime_value";
+    for (name, flag) in [
+        ("ranged.parquet", "--jobs=2"),
+        ("stream.parquet", "--one-stream"),
+    ] {
+        let out_file = dir.path().join(name);
+        let out = run(
+            &sim,
+            &[
+                "--segment-id",
+                "all",
+                "--format",
+                "parquet",
+                "--select",
+                select,
+                flag,
+                "-o",
+                out_file.to_str().expect("utf-8"),
+            ],
+        )
+        .run();
+        out.assert_success();
+        out.assert_stderr_contains("column lv: float (inferred");
+        out.assert_stderr_contains("3000 rows read, 3000 written");
+        assert!(out_file.exists(), "{name}");
+    }
+}
+
+#[test]
 fn a_stalled_download_is_resumed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sim = sim(&dir, |c| {
