@@ -2,10 +2,11 @@
 //! pipeline: one input after another, and the entries of a zip file in parallel.
 //!
 //! A stream (stdin, an HTTP body, a pipe) is decoded front to back by one thread. A
-//! zip *file* can be read at random, so when there are several entries and several
-//! jobs, its central directory gives each entry's byte range and `jobs` threads decode
-//! entries side by side, each entry its own output unit: the writer still emits entry
-//! after entry. Entries decoded ahead of the one being written are held back by a
+//! zip *file*, or a zip behind a URL that answers ranged requests (a [`RangeSource`]),
+//! can be read at random, so when there are several entries and several jobs, its
+//! central directory gives each entry's byte range and `jobs` threads decode entries
+//! side by side, each entry its own output unit: the writer still emits entry after
+//! entry. Entries decoded ahead of the one being written are held back by a
 //! [`ReadAhead`] bound, so memory stays bounded even when one entry is huge.
 
 use std::io::{Read, Seek, SeekFrom};
