@@ -114,7 +114,7 @@ impl Selection {
 /// A repeated key resolves to its first occurrence (as in [`Value::get`]): RFC 8259
 /// leaves repeated names undefined, Braze never writes them, and stopping at the last
 /// wanted key saves walking the rest of the line.
-/// Slots hold the values' positions ([`Value::node`]).
+/// Slots hold the values' positions in the structural index.
 pub fn find_roots(record: &Record<'_>, roots: &[String], slots: &mut Vec<Option<usize>>) {
     slots.clear();
     slots.resize(roots.len(), None);
