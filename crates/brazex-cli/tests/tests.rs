@@ -249,6 +249,22 @@ fn directories_mix_formats_in_path_order() {
 }
 
 #[test]
+fn the_demo_runs_the_whole_job_offline() {
+    // The README's main command: simulator, trigger, wait, download, process.
+    let run = brazex(&["demo"]).run();
+    run.assert_success();
+    run.assert_stderr_contains("Braze accepted the export");
+    run.assert_stderr_contains("20000 rows read");
+    let first = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .next()
+        .map(str::to_string)
+        .expect("rows on stdout");
+    let row: serde_json::Value = serde_json::from_str(&first).expect("a JSON row");
+    assert_eq!(row["country"], "US");
+}
+
+#[test]
 fn a_closed_stdout_ends_quietly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let archive = dir.path().join("big.zip");
