@@ -44,6 +44,14 @@ impl Summary {
         self.bytes_in += counted.bytes_in;
         self.bytes_decoded += counted.bytes_decoded;
     }
+
+    /// The writer's counts (these) with the decoder's, timed from `started`.
+    fn with_decoded(mut self, decoded: &Summary, started: Instant) -> Summary {
+        self.inputs = decoded.inputs;
+        self.add_decoded(decoded);
+        self.elapsed = started.elapsed();
+        self
+    }
 }
 
 /// How the pipeline runs.
@@ -211,14 +219,8 @@ pub fn run_with<E: Encoder>(
     })?;
     // The first error in input order wins: a bad line the writer met comes before any
     // damage the decoder met later.
-    let mut summary = written?;
-    let decoded = decoded?;
-    summary.inputs = decoded.inputs;
-    summary.entries = decoded.entries;
-    summary.bytes_in = decoded.bytes_in;
-    summary.bytes_decoded = decoded.bytes_decoded;
-    summary.elapsed = started.elapsed();
-    Ok(summary)
+    let summary = written?;
+    Ok(summary.with_decoded(&decoded?, started))
 }
 
 /// A worker: parses and selects blocks until the input ends or the writer goes away.
@@ -262,12 +264,7 @@ fn run_on_one_thread<E: Encoder>(
         write_block(result?, sink, &mut bad_lines, &mut summary)
     };
     let decoded = decode_all(inputs, options, &mut emit, None, &recycler)?;
-    summary.inputs = decoded.inputs;
-    summary.entries = decoded.entries;
-    summary.bytes_in = decoded.bytes_in;
-    summary.bytes_decoded = decoded.bytes_decoded;
-    summary.elapsed = started.elapsed();
-    Ok(summary)
+    Ok(summary.with_decoded(&decoded, started))
 }
 
 /// A worker's buffers, reused from record to record.
