@@ -11,7 +11,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use crossbeam_channel::Sender;
 
@@ -52,17 +52,24 @@ pub(crate) fn decode_all(
     let mut buf = vec![0u8; options.read_bytes.max(Format::SNIFF_LEN)];
     for input in inputs {
         let label = input.label();
-        // A source read by range (an HTTP URL): a zip's entries side by side too.
-        if let (Input::Ranged(ranged), Some(route)) = (input, parallel) {
-            let source = ranged.source().as_ref();
-            let central = (options.jobs > 1)
-                .then(|| ranged_zip_directory(source))
-                .flatten()
-                .filter(|central| central.len() > 1);
-            if let Some(central) = central {
+        // A zip that can be read at random (a file, or a URL answering ranged
+        // requests) with several entries: its entries side by side.
+        if let (Some(route), true) = (parallel, options.jobs > 1) {
+            let source: Option<Arc<dyn RangeSource>> = match input {
+                Input::File(path) => std::fs::File::open(path)
+                    .and_then(|file| FileRanges::new(&file))
+                    .ok()
+                    .map(|ranges| Arc::new(ranges) as Arc<dyn RangeSource>),
+                Input::Ranged(ranged) => Some(Arc::clone(ranged.source())),
+                Input::Stdin | Input::Stream(_) => None,
+            };
+            let central = source.as_ref().and_then(|source| {
+                ranged_zip_directory(source.as_ref()).filter(|central| central.len() > 1)
+            });
+            if let (Some(source), Some(central)) = (source, central) {
                 summary.inputs += 1;
                 let counted = decode_entries_in_parallel(
-                    source,
+                    source.as_ref(),
                     &label,
                     &central,
                     &mut next_unit,
@@ -91,22 +98,6 @@ pub(crate) fn decode_all(
             _ => None,
         };
         summary.inputs += 1;
-        if let (Opened::File(file), Some(central), Some(route)) = (&reader, &central, parallel) {
-            if options.jobs > 1 && central.len() > 1 {
-                let source = FileRanges::new(file).map_err(read_err)?;
-                let counted = decode_entries_in_parallel(
-                    &source,
-                    &label,
-                    central,
-                    &mut next_unit,
-                    options,
-                    route,
-                    recycler,
-                )?;
-                summary.add_decoded(&counted);
-                continue;
-            }
-        }
         let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, emit)
             .recycling(recycler.clone());
         framer.set_input(label.clone());
