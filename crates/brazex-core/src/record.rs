@@ -364,7 +364,8 @@ impl<'a> Key<'a> {
             .get(1..self.raw.len().saturating_sub(1))
             .unwrap_or(&[]);
         if inner == key.as_bytes() {
-            return true;
+            // Equal as written; with a backslash in it, the unescaped key is not.
+            return !inner.contains(&b'\\');
         }
         // An escape is always longer than the text it stands for, so only a longer key
         // with a backslash can still match: most comparisons end on the length.
@@ -373,24 +374,124 @@ impl<'a> Key<'a> {
             && unquote(self.raw).is_some_and(|k| k == key)
     }
 
-    /// Which of `count` names (`name(i)`) the key is, looking first at `hint` and on
-    /// from there, wrapping: fields usually come in a known order, so a caller that
-    /// passes the index after the previous key's finds most keys at the first try.
-    pub fn find<'n>(
-        &self,
-        count: usize,
-        hint: usize,
-        name: impl Fn(usize) -> &'n str,
-    ) -> Option<usize> {
-        (0..count)
-            .map(|step| (hint + step) % count)
-            .find(|&i| self.matches(name(i)))
+    /// The key as written, between its quotes.
+    fn inner(&self) -> &'a [u8] {
+        self.raw
+            .get(1..self.raw.len().saturating_sub(1))
+            .unwrap_or(&[])
     }
 
     /// The key, unescaped.
     pub fn text(&self) -> Option<Cow<'a, str>> {
         unquote(self.raw)
     }
+}
+
+/// A fixed list of names, and which of them an object key is.
+///
+/// Keys are looked up once per field of every row, so this is on the hot path of
+/// typed output: the field after the previous one in the list is tried first (fields
+/// usually come in a known order), then only the names of the key's length. Scanning
+/// the list from the hint instead cost a tenth of the Parquet path's CPU when a
+/// record's fields came in another order than the schema's.
+#[derive(Debug, Clone, Default)]
+pub struct KeyIndex {
+    names: Vec<String>,
+    /// Names with a backslash, which a key equals only once unescaped.
+    backslash: Vec<bool>,
+    /// `by_len[n]`: the positions of the names of `n` bytes.
+    by_len: Vec<Vec<usize>>,
+}
+
+impl KeyIndex {
+    pub fn new<S: Into<String>>(names: impl IntoIterator<Item = S>) -> KeyIndex {
+        let mut index = KeyIndex::default();
+        for name in names {
+            index.push(name.into());
+        }
+        index
+    }
+
+    /// Adds a name at the end and returns its position. Names must be distinct.
+    pub fn push(&mut self, name: String) -> usize {
+        debug_assert!(!self.names.contains(&name), "repeated name {name}");
+        let len = name.len();
+        if self.by_len.len() <= len {
+            self.by_len.resize(len + 1, Vec::new());
+        }
+        self.by_len[len].push(self.names.len());
+        self.backslash.push(name.contains('\\'));
+        self.names.push(name);
+        self.names.len() - 1
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The position of `name` in the list.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.by_len
+            .get(name.len())?
+            .iter()
+            .copied()
+            .find(|&i| self.names[i] == name)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The position of the first name equal to `key` (unescaped), trying `hint` first:
+    /// a caller that passes the position after the previous key's finds most keys at
+    /// the first try.
+    pub fn find(&self, key: &Key<'_>, hint: usize) -> Option<usize> {
+        // A key written as a name without a backslash has no escape either: it is
+        // that name. Only a key with a backslash needs unescaping (rare).
+        let inner = key.inner();
+        let plain = |i: usize| !self.backslash[i] && same_bytes(self.names[i].as_bytes(), inner);
+        if hint < self.names.len() && plain(hint) {
+            return Some(hint);
+        }
+        if let Some(i) = self
+            .by_len
+            .get(inner.len())
+            .and_then(|c| c.iter().copied().find(|&i| plain(i)))
+        {
+            return Some(i);
+        }
+        if memchr::memchr(b'\\', inner).is_some() {
+            let text = key.text()?;
+            return self.names.iter().position(|n| *n == text);
+        }
+        None
+    }
+}
+
+/// Byte equality without a call to `memcmp`: keys are short, and the call was a
+/// visible part of the Parquet path's profile.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    // Eight bytes at a time; the last word overlaps the one before it.
+    let word = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_ne_bytes)
+    };
+    let n = a.len();
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
 }
 
 /// Iterator over an object's fields.
@@ -495,17 +596,49 @@ mod tests {
         let line = br#"{"b":[{"x":[1,{"y":2}]},[]],"a\u0063":{},"d":"}{","e":3}"#;
         let mut parser = RecordParser::default();
         let rec = parser.parse(line).expect("valid");
-        let names = ["a", "b", "ac", "d", "e"];
+        let names = KeyIndex::new(["a", "b", "ac", "d", "e"]);
         let found: Vec<Option<usize>> = rec
             .root()
             .fields()
-            .map(|(key, _)| key.find(names.len(), 3, |i| names[i]))
+            .map(|(key, _)| names.find(&key, 3))
             .collect();
         assert_eq!(found, vec![Some(1), Some(2), Some(3), Some(4)]);
+        // In any order, from any hint, and past the end of the list.
+        for hint in 0..7 {
+            let found: Vec<Option<usize>> = rec
+                .root()
+                .fields()
+                .map(|(key, _)| names.find(&key, hint))
+                .collect();
+            assert_eq!(
+                found,
+                vec![Some(1), Some(2), Some(3), Some(4)],
+                "hint {hint}"
+            );
+        }
+        assert_eq!(
+            KeyIndex::new(["x", "zz"]).find(&rec.root().fields().next().expect("b").0, 0),
+            None
+        );
         // Skipping over nested containers lands on the next field.
         let raw: Vec<String> = rec.root().fields().map(|(_, v)| raw_str(v)).collect();
         assert_eq!(raw, [r#"[{"x":[1,{"y":2}]},[]]"#, "{}", r#""}{""#, "3"]);
         assert_eq!(rec.root().get("b").expect("b").elements().count(), 2);
+    }
+
+    #[test]
+    fn a_key_is_compared_unescaped() {
+        // `"x\ny"` is x, newline, y: not the four characters x \ n y.
+        let line = br#"{"x\ny":1,"p\\q":2}"#;
+        let mut parser = RecordParser::default();
+        let rec = parser.parse(line).expect("valid");
+        let keys: Vec<Key<'_>> = rec.root().fields().map(|(k, _)| k).collect();
+        assert!(!keys[0].matches(r"x\ny"));
+        assert!(keys[0].matches("x\ny"));
+        assert!(keys[1].matches(r"p\q"));
+        let names = KeyIndex::new([r"x\ny", "x\ny", r"p\q"]);
+        assert_eq!(names.find(&keys[0], 0), Some(1));
+        assert_eq!(names.find(&keys[1], 0), Some(2));
     }
 
     #[test]

@@ -8,7 +8,6 @@
 //! table to the encoder as resolved values, one per column; the encoder checks them
 //! against the column types ([`crate::schema`]) and encodes them.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::encode::{Encoder, Sink};
@@ -16,7 +15,7 @@ use crate::error::{Error, LinePlace, Result};
 use crate::input::Input;
 use crate::path::SelectItem;
 use crate::pipeline::{run_with, Options};
-use crate::record::{Kind, Record, Value};
+use crate::record::{KeyIndex, Kind, Record, Value};
 use crate::schema::{self, Column, ColumnType, Seen};
 use crate::select::{Resolved, Selection};
 
@@ -51,9 +50,8 @@ enum TableKind {
 #[derive(Debug, Clone)]
 pub struct Plan {
     tables: Vec<Table>,
-    /// Top-level keys read by `Root`/`Array` tables, and their slots.
-    roots: Vec<String>,
-    root_index: HashMap<String, usize>,
+    /// Top-level keys read by `Root`/`Array` tables: a key's position is its slot.
+    roots: KeyIndex,
     selection: Option<Selection>,
     /// Selection columns whose type is neither documented nor pinned.
     unknown: Vec<usize>,
@@ -163,21 +161,16 @@ impl Plan {
     fn empty() -> Plan {
         Plan {
             tables: Vec::new(),
-            roots: Vec::new(),
-            root_index: HashMap::new(),
+            roots: KeyIndex::default(),
             selection: None,
             unknown: Vec::new(),
         }
     }
 
     fn root_slot(&mut self, key: &str) -> usize {
-        if let Some(&slot) = self.root_index.get(key) {
-            return slot;
-        }
-        self.roots.push(key.to_string());
-        self.root_index
-            .insert(key.to_string(), self.roots.len() - 1);
-        self.roots.len() - 1
+        self.roots
+            .position(key)
+            .unwrap_or_else(|| self.roots.push(key.to_string()))
     }
 
     pub fn tables(&self) -> &[Table] {
@@ -220,32 +213,37 @@ impl Plan {
             selection.resolve(record, &mut scratch.slots, |_, r| cells.push(r));
             return emit(0, &cells);
         }
-        // One walk over the top-level fields fills every root slot.
-        let mut values: Vec<Option<Value<'a>>> = vec![None; self.roots.len()];
+        // One walk over the top-level fields fills every root slot (with the value's
+        // node: the scratch outlives the record).
+        let nodes = &mut scratch.roots;
+        nodes.clear();
+        nodes.resize(self.roots.len(), None);
         let mut hint = 0;
         for (key, value) in record.root().fields() {
-            if let Some(slot) = key.find(self.roots.len(), hint, |i| &self.roots[i]) {
-                if values[slot].is_none() {
-                    values[slot] = Some(value);
+            if let Some(slot) = self.roots.find(&key, hint) {
+                if nodes[slot].is_none() {
+                    nodes[slot] = Some(value.node());
                 }
                 hint = slot + 1;
             }
         }
+        let values: &[Option<usize>] = nodes;
+        let values = |slot: usize| values[slot].map(|node| record.value_at(node));
         let cell = |v: Option<Value<'a>>| v.map_or(Resolved::Missing, Resolved::Value);
         for (index, table) in self.tables.iter().enumerate() {
             match &table.kind {
                 TableKind::Root { slots } => {
-                    let cells: Vec<Resolved<'a>> = slots.iter().map(|&s| cell(values[s])).collect();
+                    let cells: Vec<Resolved<'a>> = slots.iter().map(|&s| cell(values(s))).collect();
                     emit(index, &cells)?;
                 }
                 TableKind::Selection => {}
                 TableKind::Array { array, keys } => {
-                    let Some(array) = values[*array].filter(|v| v.kind() == Kind::Array) else {
+                    let Some(array) = values(*array).filter(|v| v.kind() == Kind::Array) else {
                         continue;
                     };
                     for element in array.elements() {
                         let mut cells: Vec<Resolved<'a>> =
-                            keys.iter().map(|&s| cell(values[s])).collect();
+                            keys.iter().map(|&s| cell(values(s))).collect();
                         for column in &table.columns[keys.len()..] {
                             cells.push(cell(element.get(&column.name)));
                         }
@@ -258,7 +256,7 @@ impl Plan {
                     keys,
                     parent_keys,
                 } => {
-                    let Some(array) = values[*array].filter(|v| v.kind() == Kind::Array) else {
+                    let Some(array) = values(*array).filter(|v| v.kind() == Kind::Array) else {
                         continue;
                     };
                     for parent in array.elements() {
@@ -268,7 +266,7 @@ impl Plan {
                         };
                         for child in children.elements() {
                             let mut cells: Vec<Resolved<'a>> =
-                                keys.iter().map(|&s| cell(values[s])).collect();
+                                keys.iter().map(|&s| cell(values(s))).collect();
                             cells.extend(parent_keys.iter().map(|k| cell(parent.get(k))));
                             let skip = keys.len() + parent_keys.len();
                             for column in &table.columns[skip..] {
@@ -288,6 +286,8 @@ impl Plan {
 #[derive(Debug, Default)]
 pub struct RowScratch {
     slots: Vec<Option<usize>>,
+    /// The node of each root slot's value in the current record.
+    roots: Vec<Option<usize>>,
 }
 
 /// `ty` wrapped in one list per `[]` of the path.

@@ -117,6 +117,8 @@ pub struct ParquetEncoder {
     schemas: Vec<SchemaRef>,
     builders: Vec<Vec<Builder>>,
     scratch: RowScratch,
+    /// Each table's row count before the current record (kept between records).
+    rows_before: Vec<usize>,
 }
 
 impl ParquetEncoder {
@@ -131,6 +133,7 @@ impl ParquetEncoder {
             plan,
             builders,
             scratch: RowScratch::default(),
+            rows_before: Vec::new(),
         }
     }
 }
@@ -141,11 +144,12 @@ impl Encoder for ParquetEncoder {
 
     fn row(&mut self, record: &Record<'_>, place: &dyn Fn() -> LinePlace) -> Result<()> {
         // Row counts before this record, to take a failed record back out.
-        let before: Vec<usize> = self
-            .builders
-            .iter()
-            .map(|b| b.first().map_or(0, Builder::len))
-            .collect();
+        self.rows_before.clear();
+        self.rows_before.extend(
+            self.builders
+                .iter()
+                .map(|b| b.first().map_or(0, Builder::len)),
+        );
         let plan = Arc::clone(&self.plan);
         let builders = &mut self.builders;
         let result = plan.rows(record, &mut self.scratch, &mut |table, cells| {
@@ -158,7 +162,7 @@ impl Encoder for ParquetEncoder {
             Ok(())
         });
         if result.is_err() {
-            for (table, len) in self.builders.iter_mut().zip(before) {
+            for (table, &len) in self.builders.iter_mut().zip(&self.rows_before) {
                 for builder in table {
                     builder.truncate(len);
                 }
@@ -214,6 +218,11 @@ fn properties(
             && !DISTINCT_TEXT.contains(&leaf);
         if repeats {
             builder = builder.set_column_dictionary_enabled(path.clone(), true);
+        }
+        if json {
+            // The least and greatest JSON text prune nothing, and comparing every
+            // value (whole `custom_attributes` objects) cost time on every row group.
+            builder = builder.set_column_statistics_enabled(path.clone(), EnabledStatistics::None);
         }
     }
     Arc::new(builder.build())
