@@ -462,11 +462,12 @@ impl ParquetSink {
                 leaves_of(&batch.batch.slice(offset, take))
                     .map_err(|e| parquet_error("cannot assemble a record batch", e))?
             };
-            for (leaf, column) in leaves.into_iter().enumerate() {
-                let thread = table.threads.get(leaf).copied().unwrap_or(0);
-                pool.write(thread, (table.index, leaf), column)
-                    .map_err(|e| parquet_error("cannot encode Parquet", e))?;
-            }
+            let threads = &table.threads;
+            pool.write(leaves.into_iter().enumerate().map(|(leaf, column)| {
+                let thread = threads.get(leaf).copied().unwrap_or(0);
+                (thread, (table.index, leaf), column)
+            }))
+            .map_err(|e| parquet_error("cannot encode Parquet", e))?;
             table.rows_in_part += take as u64;
             offset += take;
             let part = table.part.as_mut().ok_or(Error::Cancelled)?;

@@ -59,9 +59,10 @@ enum Job {
         writer: Box<ArrowColumnWriter>,
         gauge: Arc<Gauge>,
     },
+    /// One batch's values of the columns this thread encodes: one message (and one
+    /// wake-up) per thread and batch, not per column.
     Write {
-        key: Key,
-        leaf: ArrowLeafColumn,
+        leaves: Vec<(Key, ArrowLeafColumn)>,
     },
     Close {
         key: Key,
@@ -71,7 +72,9 @@ enum Job {
 /// A finished column chunk, or why the column could not be encoded.
 type Finished = (Key, Result<ArrowColumnChunk, ParquetError>);
 
-/// Jobs queued per thread: bounds the batches held between the sink and the encoders.
+/// Jobs queued per thread (one per batch, one start and one close per column and row
+/// group). [`EncoderPool::wait_for`] already keeps at most two batches queued; this
+/// bounds the starts and closes.
 const QUEUE: usize = 256;
 
 /// The encoder threads.
@@ -191,14 +194,25 @@ impl EncoderPool {
         self.send(thread, Job::Start { key, writer, gauge })
     }
 
-    /// Queues a batch of column `key`'s values.
+    /// Queues one batch's values of some columns: `(thread, column, values)`.
     pub fn write(
         &self,
-        thread: usize,
-        key: Key,
-        leaf: ArrowLeafColumn,
+        leaves: impl IntoIterator<Item = (usize, Key, ArrowLeafColumn)>,
     ) -> Result<(), ParquetError> {
-        self.send(thread, Job::Write { key, leaf })
+        let mut per_thread: Vec<Vec<(Key, ArrowLeafColumn)>> =
+            (0..self.threads()).map(|_| Vec::new()).collect();
+        for (thread, key, leaf) in leaves {
+            per_thread
+                .get_mut(thread)
+                .ok_or_else(|| ParquetError::General("no such encoder thread".into()))?
+                .push((key, leaf));
+        }
+        for (thread, leaves) in per_thread.into_iter().enumerate() {
+            if !leaves.is_empty() {
+                self.send(thread, Job::Write { leaves })?;
+            }
+        }
+        Ok(())
     }
 
     /// Closes the writers of `keys` (on `threads[i]`) and returns their chunks in the
@@ -273,23 +287,26 @@ fn encode(jobs: Receiver<Job>, finished: Sender<Finished>, progress: &Progress) 
                     },
                 );
             }
-            Job::Write { key, leaf } => {
-                let Some(column) = columns.get_mut(&key) else {
-                    continue;
-                };
-                if column.error.is_none() {
-                    let started = Instant::now();
-                    if let Err(e) = column.writer.write(&leaf) {
-                        column.error = Some(e);
+            Job::Write { leaves } => {
+                for (key, leaf) in leaves {
+                    let Some(column) = columns.get_mut(&key) else {
+                        continue;
+                    };
+                    if column.error.is_none() {
+                        let started = Instant::now();
+                        if let Err(e) = column.writer.write(&leaf) {
+                            column.error = Some(e);
+                        }
+                        let nanos =
+                            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                        column.gauge.nanos.fetch_add(nanos, Ordering::Relaxed);
+                        column
+                            .gauge
+                            .memory
+                            .store(column.writer.memory_size(), Ordering::Relaxed);
                     }
-                    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    column.gauge.nanos.fetch_add(nanos, Ordering::Relaxed);
-                    column
-                        .gauge
-                        .memory
-                        .store(column.writer.memory_size(), Ordering::Relaxed);
+                    column.gauge.batches.fetch_add(1, Ordering::Release);
                 }
-                column.gauge.batches.fetch_add(1, Ordering::Release);
                 progress.notify();
             }
             Job::Close { key } => {
