@@ -69,7 +69,7 @@ fn logging(verbose: u8) {
 /// (144 MiB at 309 MB, 171 MiB at 1.2 GB). Fixing the trim threshold at 1 MiB returns
 /// what an arena frees at its top. Fixing it also stops the mmap threshold from moving,
 /// and at its 128 KiB start every column buffer, block and Parquet page was a fresh
-/// mapping, zeroed page by page by the kernel: 84,000 page faults and about 8 % of the
+/// mapping, zeroed page by page by the kernel: 84,000 page faults and about 4 % of the
 /// CPU of a 309 MB conversion. At 32 MiB (the most glibc itself would raise it to)
 /// they come from the arenas: half the page faults, peak RSS flat with the input
 /// (BENCHMARKS.md).

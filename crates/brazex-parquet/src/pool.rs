@@ -297,8 +297,7 @@ fn encode(jobs: Receiver<Job>, finished: Sender<Finished>, progress: &Progress) 
                         if let Err(e) = column.writer.write(&leaf) {
                             column.error = Some(e);
                         }
-                        let nanos =
-                            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
                         column.gauge.nanos.fetch_add(nanos, Ordering::Relaxed);
                         column
                             .gauge
