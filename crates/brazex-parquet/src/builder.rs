@@ -348,55 +348,24 @@ impl Builder {
                 valid.push(true);
                 true
             }
-            Builder::Timestamp(v, valid) if kind == Kind::String => {
-                match value.as_str().and_then(|t| schema::parse_timestamp_ms(&t)) {
-                    Some(ms) => {
-                        v.push(ms);
-                        valid.push(true);
-                        true
-                    }
-                    None => false,
-                }
-            }
-            Builder::Date(v, valid) if kind == Kind::String => {
-                match value.as_str().and_then(|t| schema::parse_date_days(&t)) {
-                    Some(days) => {
-                        v.push(days);
-                        valid.push(true);
-                        true
-                    }
-                    None => false,
-                }
-            }
+            Builder::Timestamp(v, valid) if kind == Kind::String => push_valid(
+                v,
+                valid,
+                value.as_str().and_then(|t| schema::parse_timestamp_ms(&t)),
+            ),
+            Builder::Date(v, valid) if kind == Kind::String => push_valid(
+                v,
+                valid,
+                value.as_str().and_then(|t| schema::parse_date_days(&t)),
+            ),
             Builder::Float64(v, valid) if kind == Kind::Number => {
-                match value.raw_text().parse::<f64>() {
-                    Ok(f) => {
-                        v.push(f);
-                        valid.push(true);
-                        true
-                    }
-                    Err(_) => false,
-                }
+                push_valid(v, valid, value.raw_text().parse().ok())
             }
             Builder::Int64(v, valid) if kind == Kind::Number => {
-                match value.raw_text().parse::<i64>() {
-                    Ok(n) => {
-                        v.push(n);
-                        valid.push(true);
-                        true
-                    }
-                    Err(_) => false,
-                }
+                push_valid(v, valid, value.raw_text().parse().ok())
             }
             Builder::Int32(v, valid) if kind == Kind::Number => {
-                match value.raw_text().parse::<i32>() {
-                    Ok(n) => {
-                        v.push(n);
-                        valid.push(true);
-                        true
-                    }
-                    Err(_) => false,
-                }
+                push_valid(v, valid, value.raw_text().parse().ok())
             }
             _ => false,
         }
@@ -525,6 +494,16 @@ impl Builder {
             }
         }
     }
+}
+
+/// Appends `value` as a present value, if there is one; says whether it did.
+fn push_valid<T>(values: &mut Vec<T>, valid: &mut Vec<bool>, value: Option<T>) -> bool {
+    let Some(value) = value else {
+        return false;
+    };
+    values.push(value);
+    valid.push(true);
+    true
 }
 
 /// The vector's values, leaving an empty one with room for a little more: the next
