@@ -167,6 +167,42 @@ fn a_server_that_ignores_ranges_is_read_again_and_skipped() {
 }
 
 #[test]
+fn ranged_entry_downloads_cope_with_a_server_that_stops_honouring_ranges() {
+    // The probe (bytes=0-0) finds ranges working; every longer range gets the
+    // whole archive with 200: each ranged read must drop what comes before its
+    // range and stop at its end, for the central directory and for every entry.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| {
+        c.faults = Faults {
+            ignore_range_after: Some(0),
+            ..Faults::default()
+        };
+    });
+    let select = "braze_id,email,purchases[].name";
+    let out = run(
+        &sim,
+        &["--segment-id", "all", "--select", select, "--jobs", "2"],
+    )
+    .run();
+    out.assert_success();
+    assert_eq!(line_count(&out.stdout), 3_000);
+    assert_eq!(out.stdout, rows_from_disk(&sim, &["--select", select]));
+    let downloads = sim.downloads();
+    assert!(
+        downloads
+            .iter()
+            .any(|d| d.status == 206 && d.range.as_deref() == Some("bytes=0-0")),
+        "the probe found ranges working"
+    );
+    let whole_for_a_range = downloads
+        .iter()
+        .filter(|d| d.status == 200 && d.range.as_deref().is_some_and(|r| r != "bytes=0-0"))
+        .count();
+    // The central directory's reads and one per entry (6 entries).
+    assert!(whole_for_a_range >= 6, "{downloads:?}");
+}
+
+#[test]
 fn entries_download_side_by_side_by_range_and_resume() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sim = sim(&dir, |c| {

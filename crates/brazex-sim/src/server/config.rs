@@ -88,6 +88,11 @@ pub struct Faults {
     /// Downloads ignore `Range` and answer `200` with the whole archive, as
     /// some proxies and servers do.
     pub ignore_range: bool,
+    /// Downloads honour `Range` on the first N requests that carry one (a
+    /// one-byte readiness probe does not count), then ignore it as
+    /// `ignore_range` does: a server (or a proxy that joins the path) that
+    /// stops answering ranges after a client found them working.
+    pub ignore_range_after: Option<u32>,
     /// Exports never become ready: the URL answers `403 AccessDenied`
     /// forever ("a failed export is reported by email only").
     pub fail_exports: bool,

@@ -260,7 +260,12 @@ fn respond(
         Phase::Ready { len, path } => (len, path),
     };
     let wanted = match range {
-        Some(r) if !shared.faults.config.ignore_range => parse_range(r, total),
+        Some(r) if !shared.faults.config.ignore_range => match parse_range(r, total) {
+            RangeRequest::Part { start, end } if end > start && !shared.faults.honours_range() => {
+                RangeRequest::Whole
+            }
+            wanted => wanted,
+        },
         _ => RangeRequest::Whole,
     };
     let (status, start, len) = match wanted {

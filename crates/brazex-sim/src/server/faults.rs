@@ -17,6 +17,7 @@ pub(crate) struct FaultState {
     trigger_429_left: AtomicU32,
     drop_left: AtomicU32,
     stall_left: AtomicU32,
+    ranges_left: AtomicU32,
 }
 
 /// Takes one from `counter` if it is not zero; true when one was taken.
@@ -33,6 +34,7 @@ impl FaultState {
             trigger_429_left: AtomicU32::new(config.trigger_429_first),
             drop_left: AtomicU32::new(config.drop_times),
             stall_left: AtomicU32::new(config.stall_times),
+            ranges_left: AtomicU32::new(config.ignore_range_after.unwrap_or(0)),
             config,
         }
     }
@@ -45,6 +47,15 @@ impl FaultState {
     /// Whether this trigger request answers 429.
     pub(crate) fn trigger_429(&self) -> bool {
         take(&self.trigger_429_left)
+    }
+
+    /// Whether a download request's `Range` of more than one byte is honoured
+    /// (see `ignore_range_after`; `ignore_range` is the download's own check).
+    pub(crate) fn honours_range(&self) -> bool {
+        match self.config.ignore_range_after {
+            None => true,
+            Some(_) => take(&self.ranges_left),
+        }
     }
 
     /// Where a download GET whose body is `body_len` bytes is cut, if it is.
@@ -81,5 +92,16 @@ mod tests {
         assert!(f.trigger_5xx());
         assert!(!f.trigger_5xx());
         assert!(!f.trigger_429());
+    }
+
+    #[test]
+    fn ranges_honoured_first_n_then_ignored() {
+        let f = FaultState::new(Faults {
+            ignore_range_after: Some(2),
+            ..Faults::default()
+        });
+        let answers: Vec<bool> = (0..4).map(|_| f.honours_range()).collect();
+        assert_eq!(answers, [true, true, false, false]);
+        assert!(FaultState::new(Faults::default()).honours_range());
     }
 }
