@@ -7,7 +7,8 @@
 //!
 //! Streaming, bounded, in order: a scheduler task on the tokio runtime starts the
 //! objects' GETs in key order, at most `concurrency` at once (a semaphore permit per
-//! object, held until its last byte is handed over), and each object's chunks go
+//! object, held until its reader has read its last byte: a download that has handed
+//! all its chunks to its channel still holds them there), and each object's chunks go
 //! through its own channel of `queue` chunks. So while the pipeline reads object `i`,
 //! objects `i+1 .. i+concurrency-1` are already downloading into their (bounded)
 //! queues, hiding each GET's latency, and memory stays at most
@@ -30,7 +31,7 @@
 use std::fmt;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::chunks::ChunkReader;
@@ -38,7 +39,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use object_store::path::Path as StorePath;
 use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, info, warn};
 
 /// Which cloud an object URL names.
@@ -349,7 +350,14 @@ impl Bucket {
         for object in objects {
             let (tx, rx) = mpsc::channel(self.options.queue.max(1));
             let label = self.url.object_url(&object.key);
-            readers.push((label.clone(), ObjectReader(ChunkReader::new(rx))));
+            let permit = Arc::new(Mutex::new(None));
+            readers.push((
+                label.clone(),
+                ObjectReader {
+                    chunks: ChunkReader::new(rx),
+                    permit: permit.clone(),
+                },
+            ));
             jobs.push(Fetch {
                 store: self.store.clone(),
                 object: object.clone(),
@@ -357,6 +365,7 @@ impl Bucket {
                 options: self.options.clone(),
                 tx,
                 progress: progress.clone(),
+                permit,
             });
         }
         let scheduler = runtime.spawn(async move {
@@ -365,10 +374,7 @@ impl Bucket {
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     return;
                 };
-                tokio::spawn(async move {
-                    job.run().await;
-                    drop(permit);
-                });
+                tokio::spawn(job.run(permit));
             }
         });
         // The scheduler ends by itself; the fetch tasks end when their reader goes.
@@ -496,11 +502,31 @@ pub struct BucketProgress {
 
 /// One object's bytes, as the pipeline reads them.
 #[derive(Debug)]
-pub struct ObjectReader(ChunkReader<BucketError>);
+pub struct ObjectReader {
+    chunks: ChunkReader<BucketError>,
+    /// The download's permit, which it leaves here once it has sent its last chunk
+    /// (before it closes the channel). Released when this reader reaches the end or
+    /// an error, or is dropped.
+    permit: PermitSlot,
+}
+
+/// Where a finished download leaves its permit for its reader.
+type PermitSlot = Arc<Mutex<Option<OwnedSemaphorePermit>>>;
 
 impl Read for ObjectReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
+        let result = self.chunks.read(buf);
+        let ended = match &result {
+            Ok(n) => *n == 0 && !buf.is_empty(),
+            Err(_) => true,
+        };
+        if ended {
+            // The last byte (or the error) has been read: the next object may start.
+            if let Ok(mut permit) = self.permit.lock() {
+                permit.take();
+            }
+        }
+        result
     }
 }
 
@@ -512,6 +538,7 @@ struct Fetch {
     options: BucketOptions,
     tx: mpsc::Sender<Result<Bytes, BucketError>>,
     progress: Arc<BucketProgress>,
+    permit: PermitSlot,
 }
 
 /// How one GET ended.
@@ -525,9 +552,17 @@ enum Ended {
 }
 
 impl Fetch {
-    async fn run(self) {
+    /// Downloads the object into its channel, then leaves `permit` to the reader:
+    /// the chunks still in the channel count against `--s3-concurrency` until read.
+    async fn run(self, permit: OwnedSemaphorePermit) {
         if let Err(e) = self.fetch().await {
             let _ = self.tx.send(Err(e)).await;
+        }
+        // Before the channel closes (`self.tx` drops on return), so that the reader,
+        // which sees the end only after that, always finds the permit to release. A
+        // reader already gone leaves the slot to be dropped with this task.
+        if let Ok(mut slot) = self.permit.lock() {
+            *slot = Some(permit);
         }
     }
 
@@ -659,6 +694,68 @@ pub fn describe_listing(url: &BucketUrl, objects: &[ObjectInfo]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Waits up to 5 s for `bytes` delivered bytes, then 300 ms more for any beyond.
+    fn settle(progress: &BucketProgress, bytes: u64) -> u64 {
+        let started = std::time::Instant::now();
+        while progress.bytes.load(Ordering::Relaxed) < bytes
+            && started.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        progress.bytes.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn a_downloaded_object_holds_its_permit_until_it_is_read() {
+        // object_store's in-memory store stands in for the bucket: what is tested is
+        // the scheduling of downloads against reads, not S3 (tests/bucket does that).
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let store = Arc::new(object_store::memory::InMemory::new());
+        let objects: Vec<ObjectInfo> = (0..3u8)
+            .map(|i| {
+                let key = format!("p/{i}.txt");
+                let body = vec![b'a' + i; 1000];
+                runtime
+                    .block_on(store.put(&StorePath::from(key.as_str()), body.into()))
+                    .expect("put");
+                ObjectInfo {
+                    key,
+                    size: 1000,
+                    etag: None,
+                }
+            })
+            .collect();
+        let bucket = Bucket {
+            store,
+            url: BucketUrl::parse("s3://b/p/").expect("url"),
+            options: BucketOptions {
+                concurrency: 1,
+                ..BucketOptions::default()
+            },
+        };
+        let progress = Arc::new(BucketProgress::default());
+        let mut readers = bucket.readers(runtime.handle(), &objects, progress.clone());
+        // Unread, the first object's chunks wait in its channel with the one permit:
+        // the others do not download (memory would grow with the object count).
+        assert_eq!(settle(&progress, 1000), 1000);
+        let mut first = Vec::new();
+        readers[0].1.read_to_end(&mut first).expect("read");
+        assert_eq!(first, vec![b'a'; 1000]);
+        // Read to its end, it lets the second start, and only the second.
+        assert_eq!(settle(&progress, 2000), 2000);
+        for (i, (_, reader)) in readers.iter_mut().enumerate().skip(1) {
+            let mut body = Vec::new();
+            reader.read_to_end(&mut body).expect("read");
+            assert_eq!(body, vec![b'a' + i as u8; 1000]);
+        }
+        assert_eq!(progress.bytes.load(Ordering::Relaxed), 3000);
+    }
 
     #[test]
     fn urls() {
