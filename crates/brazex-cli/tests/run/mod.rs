@@ -166,18 +166,11 @@ fn a_server_that_ignores_ranges_is_read_again_and_skipped() {
     assert_eq!(out.stdout, rows_from_disk(&sim, &[]));
 }
 
-#[test]
-fn ranged_entry_downloads_cope_with_a_server_that_stops_honouring_ranges() {
-    // The probe (bytes=0-0) finds ranges working; every longer range gets the
-    // whole archive with 200: each ranged read must drop what comes before its
-    // range and stop at its end, for the central directory and for every entry.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sim = sim(&dir, |c| {
-        c.faults = Faults {
-            ignore_range_after: Some(0),
-            ..Faults::default()
-        };
-    });
+/// `run --jobs 2` of segment `all` against a simulator with `faults`, the archive's
+/// entries read side by side by range; checks that the rows are those of the archive
+/// processed from disk, in entry order.
+fn run_by_range(dir: &tempfile::TempDir, faults: Faults) -> (RunningSim, Run) {
+    let sim = sim(dir, |c| c.faults = faults);
     let select = "braze_id,email,purchases[].name";
     let out = run(
         &sim,
@@ -187,6 +180,22 @@ fn ranged_entry_downloads_cope_with_a_server_that_stops_honouring_ranges() {
     out.assert_success();
     assert_eq!(line_count(&out.stdout), 3_000);
     assert_eq!(out.stdout, rows_from_disk(&sim, &["--select", select]));
+    (sim, out)
+}
+
+#[test]
+fn ranged_entry_downloads_cope_with_a_server_that_stops_honouring_ranges() {
+    // The probe (bytes=0-0) finds ranges working; every longer range gets the
+    // whole archive with 200: each ranged read must drop what comes before its
+    // range and stop at its end, for the central directory and for every entry.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (sim, _) = run_by_range(
+        &dir,
+        Faults {
+            ignore_range_after: Some(0),
+            ..Faults::default()
+        },
+    );
     let downloads = sim.downloads();
     assert!(
         downloads
@@ -205,24 +214,15 @@ fn ranged_entry_downloads_cope_with_a_server_that_stops_honouring_ranges() {
 #[test]
 fn entries_download_side_by_side_by_range_and_resume() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = sim(&dir, |c| {
-        c.faults = Faults {
+    let (sim, out) = run_by_range(
+        &dir,
+        Faults {
             drop_after_bytes: Some(15_000),
             drop_times: 3,
             ..Faults::default()
-        };
-    });
-    let select = "braze_id,email,purchases[].name";
-    let out = run(
-        &sim,
-        &["--segment-id", "all", "--select", select, "--jobs", "2"],
-    )
-    .run();
-    out.assert_success();
+        },
+    );
     out.assert_stderr_contains("the download was resumed 3 times");
-    // Same rows, in entry order, as the archive processed from disk.
-    assert_eq!(line_count(&out.stdout), 3_000);
-    assert_eq!(out.stdout, rows_from_disk(&sim, &["--select", select]));
     // One closed range per entry (6 entries of 500 users), besides the probe, the
     // central directory's reads and the resumes.
     let ranges: Vec<String> = sim
