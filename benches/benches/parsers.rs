@@ -23,21 +23,14 @@
 //!
 //! Run: `cargo bench -p brazex-benches --bench parsers`.
 
+use brazex_benches::{lines, ndjson, SelectRun, SELECT_7, WHERE_3};
 use brazex_core::filter::{Filter, FilterScratch};
 use brazex_core::path::parse_select;
 use brazex_core::record::RecordParser;
 use brazex_core::select::Selection;
-use brazex_sim::{write_ndjson, GeneratorConfig, UserGenerator};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde::de::IgnoredAny;
 use sonic_rs::{JsonValueTrait, LazyValue, PointerTree};
-
-const USERS: u64 = 4_000;
-/// Three conditions: a string equality, a number comparison, an existential `[]` test.
-const WHERE_3: &str =
-    r#"country == "US" and total_revenue > 10 and purchases[].name == "gift_card""#;
-const SELECT_7: &str = "external_id,email,country,rev=total_revenue,\
-plan=custom_attributes.plan,purchases[].name,apps[].last_used";
 
 /// The top-level keys the items of `SELECT_7` start from, in item order (they also
 /// cover the three keys `WHERE_3` reads: country, total_revenue, purchases).
@@ -57,17 +50,6 @@ const TOTAL_REVENUE: usize = 3;
 const CUSTOM_ATTRIBUTES: usize = 4;
 const PURCHASES: usize = 5;
 const APPS: usize = 6;
-
-fn ndjson() -> Vec<u8> {
-    let generator = UserGenerator::new(GeneratorConfig::new(7));
-    let mut out = Vec::new();
-    write_ndjson(&generator, 0..USERS, &mut out).expect("generate");
-    out
-}
-
-fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
-    data.split(|&b| b == b'\n').filter(|l| !l.is_empty())
-}
 
 /// One pointer per top-level key of `ROOTS`, in order.
 fn roots_tree() -> PointerTree {
@@ -173,6 +155,30 @@ fn bytes_read(line: &[u8], values: &Values<'_>) -> usize {
         .unwrap_or(line.len())
 }
 
+/// The sonic-rs side of one bench: every line (first validated whole by sonic-rs when
+/// `validate`), `get_many` of the roots, `WHERE_3` by hand when `filtered`, `SELECT_7`
+/// written. Returns the bytes written.
+fn sonic_select(
+    data: &[u8],
+    tree: &PointerTree,
+    validate: bool,
+    filtered: bool,
+    out: &mut Vec<u8>,
+) -> usize {
+    out.clear();
+    for line in lines(data) {
+        if validate && !sonic_valid(line) {
+            continue;
+        }
+        if let Ok(values) = sonic_rs::get_many(line, tree) {
+            if !filtered || where3(&values) {
+                write_select7(&values, out);
+            }
+        }
+    }
+    out.len()
+}
+
 /// Outside the timed loops: both sides accept every line, write the same bytes and
 /// pick the same lines for `WHERE_3`. Prints what the sonic-rs side skips.
 fn check(data: &[u8], selection: &Selection, filter: &Filter, tree: &PointerTree) {
@@ -244,98 +250,28 @@ fn parsers(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(data.len() as u64));
 
     group.bench_function("simd_json_select7", |b| {
-        let mut parser = RecordParser::default();
-        let mut slots = Vec::new();
-        let mut out = Vec::with_capacity(data.len());
-        b.iter(|| {
-            out.clear();
-            for line in lines(&data) {
-                if let Ok(record) = parser.parse(line) {
-                    selection.write(&record, &mut slots, &mut out);
-                }
-            }
-            out.len()
-        })
+        let mut run = SelectRun::default();
+        b.iter(|| run.run(&data, None, &selection))
     });
-
     group.bench_function("sonic_get_many_select7", |b| {
         let mut out = Vec::with_capacity(data.len());
-        b.iter(|| {
-            out.clear();
-            for line in lines(&data) {
-                if let Ok(values) = sonic_rs::get_many(line, &tree) {
-                    write_select7(&values, &mut out);
-                }
-            }
-            out.len()
-        })
+        b.iter(|| sonic_select(&data, &tree, false, false, &mut out))
     });
-
     group.bench_function("sonic_validate_then_get_many_select7", |b| {
         let mut out = Vec::with_capacity(data.len());
-        b.iter(|| {
-            out.clear();
-            for line in lines(&data) {
-                if !sonic_valid(line) {
-                    continue;
-                }
-                if let Ok(values) = sonic_rs::get_many(line, &tree) {
-                    write_select7(&values, &mut out);
-                }
-            }
-            out.len()
-        })
+        b.iter(|| sonic_select(&data, &tree, true, false, &mut out))
     });
-
     group.bench_function("simd_json_where3_select7", |b| {
-        let mut parser = RecordParser::default();
-        let mut slots = Vec::new();
-        let mut scratch = FilterScratch::default();
-        let mut out = Vec::with_capacity(data.len());
-        b.iter(|| {
-            out.clear();
-            for line in lines(&data) {
-                if let Ok(record) = parser.parse(line) {
-                    if filter.matches(&record, &mut scratch) {
-                        selection.write(&record, &mut slots, &mut out);
-                    }
-                }
-            }
-            out.len()
-        })
+        let mut run = SelectRun::default();
+        b.iter(|| run.run(&data, Some(&filter), &selection))
     });
-
     group.bench_function("sonic_where3_select7", |b| {
         let mut out = Vec::with_capacity(data.len());
-        b.iter(|| {
-            out.clear();
-            for line in lines(&data) {
-                if let Ok(values) = sonic_rs::get_many(line, &tree) {
-                    if where3(&values) {
-                        write_select7(&values, &mut out);
-                    }
-                }
-            }
-            out.len()
-        })
+        b.iter(|| sonic_select(&data, &tree, false, true, &mut out))
     });
-
     group.bench_function("sonic_validate_then_where3_select7", |b| {
         let mut out = Vec::with_capacity(data.len());
-        b.iter(|| {
-            out.clear();
-            for line in lines(&data) {
-                if !sonic_valid(line) {
-                    continue;
-                }
-                if let Ok(values) = sonic_rs::get_many(line, &tree) {
-                    if where3(&values) {
-                        write_select7(&values, &mut out);
-                    }
-                }
-            }
-            out.len()
-        })
+        b.iter(|| sonic_select(&data, &tree, true, true, &mut out))
     });
     group.finish();
 }

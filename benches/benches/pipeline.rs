@@ -10,9 +10,10 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+use brazex_benches::{lines, ndjson, SelectRun, SELECT_7, USERS, WHERE_3};
 use brazex_core::archive::{Decoder, EntrySink, Format};
 use brazex_core::encode::{Encoder, Sink};
-use brazex_core::filter::{Filter, FilterScratch};
+use brazex_core::filter::Filter;
 use brazex_core::frame::{Block, Framer};
 use brazex_core::path::parse_select;
 use brazex_core::record::RecordParser;
@@ -20,22 +21,8 @@ use brazex_core::select::Selection;
 use brazex_core::sink::{PartOptions, Parts, Target};
 use brazex_core::table::Plan;
 use brazex_parquet::{ParquetEncoder, ParquetOptions, ParquetSink, TableBatch};
-use brazex_sim::{write_gzip, write_ndjson, write_zip, GeneratorConfig, UserGenerator};
+use brazex_sim::{write_gzip, write_zip, GeneratorConfig, UserGenerator};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-
-const USERS: u64 = 4_000;
-/// Three conditions: a string equality, a number comparison, an existential `[]` test.
-const WHERE_3: &str =
-    r#"country == "US" and total_revenue > 10 and purchases[].name == "gift_card""#;
-const SELECT_7: &str = "external_id,email,country,rev=total_revenue,\
-plan=custom_attributes.plan,purchases[].name,apps[].last_used";
-
-fn ndjson() -> Vec<u8> {
-    let generator = UserGenerator::new(GeneratorConfig::new(7));
-    let mut out = Vec::new();
-    write_ndjson(&generator, 0..USERS, &mut out).expect("generate");
-    out
-}
 
 /// A sink that counts bytes and drops them.
 struct Discard(u64);
@@ -51,10 +38,6 @@ impl EntrySink for Discard {
     fn end_entry(&mut self) -> brazex_core::Result<()> {
         Ok(())
     }
-}
-
-fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
-    data.split(|&b| b == b'\n').filter(|l| !l.is_empty())
 }
 
 fn stages(c: &mut Criterion) {
@@ -95,37 +78,14 @@ fn stages(c: &mut Criterion) {
 
     let selection = Selection::new(&parse_select(SELECT_7).expect("select"));
     group.bench_function("validate_select_7", |b| {
-        let mut parser = RecordParser::default();
-        let mut slots = Vec::new();
-        let mut out = Vec::with_capacity(data.len());
-        b.iter(|| {
-            out.clear();
-            for line in lines(&data) {
-                if let Ok(record) = parser.parse(line) {
-                    selection.write(&record, &mut slots, &mut out);
-                }
-            }
-            out.len()
-        })
+        let mut run = SelectRun::default();
+        b.iter(|| run.run(&data, None, &selection))
     });
 
     let filter = Filter::parse(WHERE_3).expect("where");
     group.bench_function("validate_where_3_select_7", |b| {
-        let mut parser = RecordParser::default();
-        let mut slots = Vec::new();
-        let mut scratch = FilterScratch::default();
-        let mut out = Vec::with_capacity(data.len());
-        b.iter(|| {
-            out.clear();
-            for line in lines(&data) {
-                if let Ok(record) = parser.parse(line) {
-                    if filter.matches(&record, &mut scratch) {
-                        selection.write(&record, &mut slots, &mut out);
-                    }
-                }
-            }
-            out.len()
-        })
+        let mut run = SelectRun::default();
+        b.iter(|| run.run(&data, Some(&filter), &selection))
     });
 
     let generator = UserGenerator::new(GeneratorConfig::new(7));
