@@ -16,6 +16,7 @@ pub mod error;
 pub mod fields;
 pub mod filter;
 pub mod frame;
+mod grammar;
 pub mod input;
 pub mod output;
 pub mod path;

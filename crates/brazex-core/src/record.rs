@@ -1,17 +1,18 @@
-//! One line of NDJSON, validated by simd-json and navigated by its structural index.
+//! One line of NDJSON, validated and navigated by its structural index.
 //!
 //! simd-json's first stage finds the byte offset of every structural character
-//! (`{ } [ ] : ,` and the first byte of every scalar); its second stage validates the
-//! document. We keep simd-json's tape only as the validator and walk the structural
-//! index over the *original* line: a value is then a byte range of the input, so a
-//! selected value is re-emitted as the exact JSON text it had (big integers, `1.5e2`
+//! (`{ } [ ] : ,` and the first byte of every scalar) and checks the UTF-8; our second
+//! stage ([`crate::grammar`]) checks the rest and pairs the brackets. We then walk the
+//! structural index over the *original* line: a value is a byte range of the input, so
+//! a selected value is re-emitted as the exact JSON text it had (big integers, `1.5e2`
 //! and string escapes survive), and looking up a key never materialises a document.
 
 use std::borrow::Cow;
-use std::cell::{Cell, OnceCell};
 use std::ops::Range;
 
-use simd_json::{Buffers, Tape, INPUT_PADDING};
+use simd_json::Buffers;
+
+use crate::grammar;
 
 /// Why a line is not a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,65 +35,10 @@ impl std::fmt::Display for JsonError {
 /// Parses lines, reusing its buffers so that the hot path does not allocate.
 pub struct RecordParser {
     buffers: Buffers,
-    tape: Tape<'static>,
-    /// simd-json unescapes strings in place, so it works on a padded copy of the line.
-    scratch: Vec<u8>,
-    /// For each structural that opens an object or array, the structural closing it:
-    /// built on the first skip over a container (see [`Brackets`]).
-    brackets: Brackets,
-}
-
-/// The bracket table of the current line, built when first needed: a pass-through
-/// run (no `--select`, `--where` or typed output) never navigates a line and so never
-/// pays for it. The vectors are kept from line to line.
-#[derive(Default)]
-struct Brackets {
-    closes: OnceCell<Vec<u32>>,
-    spare: Cell<Vec<u32>>,
-    stack: Cell<Vec<u32>>,
-}
-
-impl std::fmt::Debug for Brackets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Brackets").finish_non_exhaustive()
-    }
-}
-
-impl Brackets {
-    /// Forgets the previous line's table, keeping its allocation.
-    fn reset(&mut self) {
-        if let Some(closes) = self.closes.take() {
-            self.spare.set(closes);
-        }
-    }
-
-    /// The table of `line`, whose structural index is `structurals`.
-    fn closes(&self, line: &[u8], structurals: &[u32]) -> &[u32] {
-        self.closes.get_or_init(|| {
-            // One pass pairs every bracket with its close, so skipping a value
-            // (walking an object's fields, an array's elements) is one step, not a
-            // scan of it: nested arrays of objects were otherwise rescanned at every
-            // level.
-            let mut closes = self.spare.take();
-            let mut stack = self.stack.take();
-            closes.clear();
-            closes.resize(structurals.len(), 0);
-            stack.clear();
-            for (node, &at) in structurals.iter().enumerate() {
-                match line.get(at as usize) {
-                    Some(b'{' | b'[') => stack.push(node as u32),
-                    Some(b'}' | b']') => {
-                        if let Some(open) = stack.pop() {
-                            closes[open as usize] = node as u32;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            self.stack.set(stack);
-            closes
-        })
-    }
+    /// For each structural that opens an object or array, the structural closing it
+    /// (see [`grammar::check`]).
+    closes: Vec<u32>,
+    stack: Vec<u32>,
 }
 
 impl std::fmt::Debug for RecordParser {
@@ -105,9 +51,8 @@ impl Default for RecordParser {
     fn default() -> Self {
         RecordParser {
             buffers: Buffers::new(64 * 1024),
-            tape: Tape(Vec::new()),
-            scratch: Vec::new(),
-            brackets: Brackets::default(),
+            closes: Vec::new(),
+            stack: Vec::new(),
         }
     }
 }
@@ -115,26 +60,18 @@ impl Default for RecordParser {
 impl RecordParser {
     /// Validates `line` as one JSON object and returns a view for navigating it.
     pub fn parse<'a>(&'a mut self, line: &'a [u8]) -> Result<Record<'a>, JsonError> {
-        self.scratch.clear();
-        self.scratch.extend_from_slice(line);
-        self.scratch.resize(line.len() + INPUT_PADDING, 0);
-        let mut tape = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
-        let parsed = simd_json::fill_tape_padded(
-            &mut self.scratch,
-            line.len(),
-            &mut self.buffers,
-            &mut tape,
-        );
-        self.tape = tape.reset();
-        if let Err(e) = parsed {
-            return Err(describe_invalid(line, &e));
+        // Stage one (simd-json) reads the line in place: no copy, no padding.
+        if let Err(e) = simd_json::structural_indexes(line, &mut self.buffers) {
+            return Err(describe_invalid(line, &format!("{:?}", e.error()), None));
         }
         let structurals = self.buffers.structural_indexes();
-        self.brackets.reset();
+        if let Err(invalid) = grammar::check(line, structurals, &mut self.closes, &mut self.stack) {
+            return Err(describe_invalid(line, invalid.what, Some(invalid.offset)));
+        }
         let record = Record {
             line,
             structurals,
-            brackets: &self.brackets,
+            closes: &self.closes,
         };
         match structurals.first().and_then(|&s| line.get(s as usize)) {
             Some(b'{') => Ok(record),
@@ -146,19 +83,19 @@ impl RecordParser {
     }
 }
 
-/// Says what is wrong with an invalid line. simd-json's stage-two errors are terse
-/// (often `InternalError`), so the error path asks serde_json, whose messages say what
-/// was expected and where; the hot path never gets here.
-fn describe_invalid(line: &[u8], simd: &simd_json::Error) -> JsonError {
+/// Says what is wrong with an invalid line. serde_json's messages say what was
+/// expected and where, so the error path asks it; the hot path never gets here.
+fn describe_invalid(line: &[u8], ours: &str, offset: Option<usize>) -> JsonError {
     match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
         Err(e) => JsonError {
             message: e.to_string().replace(" at line 1 column ", " at column "),
             offset: None,
         },
-        // serde_json accepted what simd-json did not: report simd-json's own words.
+        // serde_json accepted what we did not (nesting deeper than it would look):
+        // report our own words.
         Ok(_) => JsonError {
-            message: format!("{:?}", simd.error()),
-            offset: Some(simd.index()),
+            message: ours.to_string(),
+            offset,
         },
     }
 }
@@ -168,7 +105,7 @@ fn describe_invalid(line: &[u8], simd: &simd_json::Error) -> JsonError {
 pub struct Record<'a> {
     line: &'a [u8],
     structurals: &'a [u32],
-    brackets: &'a Brackets,
+    closes: &'a [u32],
 }
 
 impl<'a> Record<'a> {
@@ -250,8 +187,7 @@ impl<'a> Value<'a> {
         match self.record.byte(self.node) {
             b'{' | b'[' => self
                 .record
-                .brackets
-                .closes(self.record.line, self.record.structurals)
+                .closes
                 .get(self.node)
                 .map_or(self.record.structurals.len(), |&close| close as usize + 1),
             _ => self.node + 1,

@@ -1,0 +1,2 @@
+// Prelude to include needed traits
+pub use value_trait::prelude::*;
