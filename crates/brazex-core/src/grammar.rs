@@ -133,7 +133,8 @@ const OBJECT_FLAG: u32 = 1 << 31;
 /// Checks `line`, whose structural index is `structurals`, and fills `closes`: for
 /// every structural that opens an object or array, the index of the structural that
 /// closes it. Other entries of `closes` are left as they were (never read); `stack`
-/// is scratch space. Both keep their allocations from line to line.
+/// is scratch space. Both keep their allocations from line to line. Says whether the
+/// line has any escape (a backslash): without one, every string's text is its bytes.
 ///
 /// One table lookup says whether a structural may follow the state before it; the
 /// next state then depends on the class alone, except for a string (key or value)
@@ -146,7 +147,7 @@ pub fn check(
     structurals: &[u32],
     closes: &mut Vec<u32>,
     stack: &mut Vec<u32>,
-) -> Result<(), Invalid> {
+) -> Result<bool, Invalid> {
     if structurals.len() >= OBJECT_FLAG as usize {
         return Err(Invalid {
             offset: 0,
@@ -261,16 +262,18 @@ fn scalar_end(line: &[u8], structurals: &[u32], node: usize) -> usize {
 /// starting after the one before, checks exactly the strings' escapes. Strings need no
 /// other check: stage one paired their quotes and rejected control characters, and
 /// anything but white space between a closing quote and the next structural would
-/// itself be a structural.
-fn escapes(line: &[u8]) -> Result<(), Invalid> {
+/// itself be a structural. Says whether there was any.
+fn escapes(line: &[u8]) -> Result<bool, Invalid> {
     let mut from = 0;
+    let mut any = false;
     while let Some(found) = line
         .get(from..)
         .and_then(|rest| memchr::memchr(b'\\', rest))
     {
         from = escape(line, from + found)?;
+        any = true;
     }
-    Ok(())
+    Ok(any)
 }
 
 /// Checks the escape starting with the backslash at `at`; returns the position after it.

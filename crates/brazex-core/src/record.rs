@@ -65,13 +65,15 @@ impl RecordParser {
             return Err(describe_invalid(line, &format!("{:?}", e.error()), None));
         }
         let structurals = self.buffers.structural_indexes();
-        if let Err(invalid) = grammar::check(line, structurals, &mut self.closes, &mut self.stack) {
-            return Err(describe_invalid(line, invalid.what, Some(invalid.offset)));
-        }
+        let escaped = match grammar::check(line, structurals, &mut self.closes, &mut self.stack) {
+            Ok(escaped) => escaped,
+            Err(invalid) => return Err(describe_invalid(line, invalid.what, Some(invalid.offset))),
+        };
         let record = Record {
             line,
             structurals,
             closes: &self.closes,
+            escaped,
         };
         match structurals.first().and_then(|&s| line.get(s as usize)) {
             Some(b'{') => Ok(record),
@@ -106,6 +108,8 @@ pub struct Record<'a> {
     line: &'a [u8],
     structurals: &'a [u32],
     closes: &'a [u32],
+    /// Whether the line has any escape: without one, a string's text is its bytes.
+    escaped: bool,
 }
 
 impl<'a> Record<'a> {
@@ -258,6 +262,10 @@ impl<'a> Value<'a> {
             return None;
         }
         let raw = self.raw();
+        if !self.record.escaped {
+            let inner = raw.get(1..raw.len().saturating_sub(1))?;
+            return Some(Cow::Borrowed(validated_str(inner)));
+        }
         unquote(raw)
     }
 }
@@ -590,6 +598,37 @@ mod tests {
         let names = KeyIndex::new([r"x\ny", "x\ny", r"p\q"]);
         assert_eq!(names.find(&keys[0], 0), Some(1));
         assert_eq!(names.find(&keys[1], 0), Some(2));
+    }
+
+    #[test]
+    fn strings_are_unescaped_in_lines_with_escapes_and_borrowed_in_others() {
+        let mut parser = RecordParser::default();
+        let record = parser
+            .parse(br#"{"a":"x\"y","b":"\u00e9","c":"plain"}"#)
+            .expect("valid");
+        let text = |key| {
+            record
+                .root()
+                .get(key)
+                .and_then(|v| v.as_str())
+                .expect("valid")
+        };
+        assert_eq!(text("a"), "x\"y");
+        assert_eq!(text("b"), "\u{e9}");
+        assert!(matches!(text("c"), Cow::Borrowed("plain")));
+        // The next line has no escape: its strings are the line's own bytes.
+        let record = parser
+            .parse(r#"{"a":"x/y","b":"é"}"#.as_bytes())
+            .expect("valid");
+        let text = |key| {
+            record
+                .root()
+                .get(key)
+                .and_then(|v| v.as_str())
+                .expect("valid")
+        };
+        assert!(matches!(text("a"), Cow::Borrowed("x/y")));
+        assert!(matches!(text("b"), Cow::Borrowed("é")));
     }
 
     #[test]
