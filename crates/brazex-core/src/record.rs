@@ -34,11 +34,28 @@ impl std::fmt::Display for JsonError {
 
 /// Parses lines, reusing its buffers so that the hot path does not allocate.
 pub struct RecordParser {
+    index: Index,
+    stack: Vec<u32>,
+}
+
+/// What parsing found out about the current line, kept in the parser. A [`Record`]
+/// (and so every [`Value`]) refers to it by one pointer: values are copied on every
+/// step of a walk and into every row's cells, and carrying these slices in each of
+/// them made a value 64 bytes, 32 now.
+struct Index {
+    /// Stage one's output: the structural index.
     buffers: Buffers,
     /// For each structural that opens an object or array, the structural closing it
     /// (see [`grammar::check`]).
     closes: Vec<u32>,
-    stack: Vec<u32>,
+    /// Whether the line has any escape: without one, a string's text is its bytes.
+    escaped: bool,
+}
+
+impl Index {
+    fn structurals(&self) -> &[u32] {
+        self.buffers.structural_indexes()
+    }
 }
 
 impl std::fmt::Debug for RecordParser {
@@ -50,8 +67,11 @@ impl std::fmt::Debug for RecordParser {
 impl Default for RecordParser {
     fn default() -> Self {
         RecordParser {
-            buffers: Buffers::new(64 * 1024),
-            closes: Vec::new(),
+            index: Index {
+                buffers: Buffers::new(64 * 1024),
+                closes: Vec::new(),
+                escaped: false,
+            },
             stack: Vec::new(),
         }
     }
@@ -61,20 +81,21 @@ impl RecordParser {
     /// Validates `line` as one JSON object and returns a view for navigating it.
     pub fn parse<'a>(&'a mut self, line: &'a [u8]) -> Result<Record<'a>, JsonError> {
         // Stage one (simd-json) reads the line in place: no copy, no padding.
-        if let Err(e) = simd_json::structural_indexes(line, &mut self.buffers) {
+        if let Err(e) = simd_json::structural_indexes(line, &mut self.index.buffers) {
             return Err(describe_invalid(line, &format!("{:?}", e.error()), None));
         }
-        let structurals = self.buffers.structural_indexes();
-        let escaped = match grammar::check(line, structurals, &mut self.closes, &mut self.stack) {
+        let index = &mut self.index;
+        let structurals = index.buffers.structural_indexes();
+        index.escaped = match grammar::check(line, structurals, &mut index.closes, &mut self.stack)
+        {
             Ok(escaped) => escaped,
             Err(invalid) => return Err(describe_invalid(line, invalid.what, Some(invalid.offset))),
         };
         let record = Record {
             line,
-            structurals,
-            closes: &self.closes,
-            escaped,
+            index: &self.index,
         };
+        let structurals = self.index.structurals();
         match structurals.first().and_then(|&s| line.get(s as usize)) {
             Some(b'{') => Ok(record),
             _ => Err(JsonError {
@@ -103,13 +124,18 @@ fn describe_invalid(line: &[u8], ours: &str, offset: Option<usize>) -> JsonError
 }
 
 /// A validated line and its structural index.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Record<'a> {
     line: &'a [u8],
-    structurals: &'a [u32],
-    closes: &'a [u32],
-    /// Whether the line has any escape: without one, a string's text is its bytes.
-    escaped: bool,
+    index: &'a Index,
+}
+
+impl std::fmt::Debug for Record<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Record")
+            .field("line", &String::from_utf8_lossy(self.line))
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Record<'a> {
@@ -134,8 +160,12 @@ impl<'a> Record<'a> {
         }
     }
 
+    fn structurals(&self) -> &'a [u32] {
+        self.index.structurals()
+    }
+
     fn byte(&self, node: usize) -> u8 {
-        self.structurals
+        self.structurals()
             .get(node)
             .and_then(|&p| self.line.get(p as usize))
             .copied()
@@ -143,7 +173,7 @@ impl<'a> Record<'a> {
     }
 
     fn pos(&self, node: usize) -> usize {
-        self.structurals
+        self.structurals()
             .get(node)
             .map_or(self.line.len(), |&p| p as usize)
     }
@@ -191,9 +221,10 @@ impl<'a> Value<'a> {
         match self.record.byte(self.node) {
             b'{' | b'[' => self
                 .record
+                .index
                 .closes
                 .get(self.node)
-                .map_or(self.record.structurals.len(), |&close| close as usize + 1),
+                .map_or(self.record.structurals().len(), |&close| close as usize + 1),
             _ => self.node + 1,
         }
     }
@@ -262,7 +293,7 @@ impl<'a> Value<'a> {
             return None;
         }
         let raw = self.raw();
-        if !self.record.escaped {
+        if !self.record.index.escaped {
             let inner = raw.get(1..raw.len().saturating_sub(1))?;
             return Some(Cow::Borrowed(validated_str(inner)));
         }
