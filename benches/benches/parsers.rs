@@ -3,8 +3,9 @@
 //! per second, one line at a time over the same generated data as `pipeline.rs`
 //! (4000 users, seed 7).
 //!
-//! - `simd_json_select7`: brazex: `RecordParser::parse` (simd-json validates the
-//!   whole line) then `Selection::write` of `SELECT_7`.
+//! - `simd_json_select7`: brazex: `RecordParser::parse` (simd-json's first stage and
+//!   brazex's own second stage, `grammar::check`, validate the whole line) then
+//!   `Selection::write` of `SELECT_7`.
 //! - `sonic_get_many_select7`: `sonic_rs::get_many` (the checked, safe one) of the
 //!   seven top-level keys `SELECT_7` starts from, then `plan` looked up inside
 //!   `custom_attributes` and the `[]` paths mapped over `purchases` / `apps` with
