@@ -10,7 +10,7 @@
 //! container in one step.
 //!
 //! This replaces simd-json's own second stage. That one builds a tape of decoded
-//! values (strings unescaped into a buffer, numbers parsed) which brazex never read:
+//! values (strings unescaped into a buffer, numbers parsed) that brazex never used:
 //! it walks the line itself, so that a value keeps its exact input text. The tape cost
 //! about 7 % of the Parquet conversion's CPU, and the bracket table, built afterwards
 //! in a pass of its own, another 2 %.
