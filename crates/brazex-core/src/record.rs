@@ -631,35 +631,36 @@ mod tests {
         assert_eq!(names.find(&keys[1], 0), Some(2));
     }
 
+    /// The text of the string at `key` in `line`.
+    fn string_at<'a>(parser: &'a mut RecordParser, line: &'a [u8], key: &str) -> Cow<'a, str> {
+        let record = parser.parse(line).expect("valid");
+        record
+            .root()
+            .get(key)
+            .and_then(|v| v.as_str())
+            .expect("a string")
+    }
+
     #[test]
     fn strings_are_unescaped_in_lines_with_escapes_and_borrowed_in_others() {
         let mut parser = RecordParser::default();
-        let record = parser
-            .parse(br#"{"a":"x\"y","b":"\u00e9","c":"plain"}"#)
-            .expect("valid");
-        let text = |key| {
-            record
-                .root()
-                .get(key)
-                .and_then(|v| v.as_str())
-                .expect("valid")
-        };
-        assert_eq!(text("a"), "x\"y");
-        assert_eq!(text("b"), "\u{e9}");
-        assert!(matches!(text("c"), Cow::Borrowed("plain")));
-        // The next line has no escape: its strings are the line's own bytes.
-        let record = parser
-            .parse(r#"{"a":"x/y","b":"é"}"#.as_bytes())
-            .expect("valid");
-        let text = |key| {
-            record
-                .root()
-                .get(key)
-                .and_then(|v| v.as_str())
-                .expect("valid")
-        };
-        assert!(matches!(text("a"), Cow::Borrowed("x/y")));
-        assert!(matches!(text("b"), Cow::Borrowed("é")));
+        let escaped = br#"{"a":"x\"y","b":"\u00e9","c":"plain"}"#;
+        assert_eq!(string_at(&mut parser, escaped, "a"), "x\"y");
+        assert_eq!(string_at(&mut parser, escaped, "b"), "\u{e9}");
+        assert!(matches!(
+            string_at(&mut parser, escaped, "c"),
+            Cow::Borrowed("plain")
+        ));
+        // A line without escapes, after one with: its strings are the line's own bytes.
+        let plain = r#"{"a":"x/y","b":"é"}"#.as_bytes();
+        assert!(matches!(
+            string_at(&mut parser, plain, "a"),
+            Cow::Borrowed("x/y")
+        ));
+        assert!(matches!(
+            string_at(&mut parser, plain, "b"),
+            Cow::Borrowed("é")
+        ));
     }
 
     #[test]
