@@ -5,9 +5,10 @@
 //! into Parquet leaf columns (definition and repetition levels computed there, in
 //! parallel). The writer thread hands each leaf, in input order, to the encoder
 //! threads ([`pool`]), which encode column chunks in parallel; it closes a row group at
-//! `row_group_rows` rows or when the encoders hold `row_group_bytes`, so memory stays
-//! bounded whatever the export's size, appends the chunks to the file, and rotates
-//! parts at `--rows-per-file` / `--max-file-bytes`. This is the only crate that
+//! `row_group_rows` rows or when the encoders hold `row_group_bytes`, without waiting
+//! for the encoders to finish it (they hold at most that row group and the next), so
+//! memory stays bounded whatever the export's size; appends the chunks to the file
+//! before the next close; and rotates parts at `--rows-per-file` / `--max-file-bytes`. This is the only crate that
 //! depends on arrow and parquet.
 
 pub mod builder;
@@ -235,7 +236,11 @@ struct OpenPart {
     /// Rows and batches in the row group being encoded.
     group_rows: usize,
     group_batches: u64,
+    /// Row groups appended to the file.
     groups: usize,
+    /// The row group the encoders are closing while the next one fills (its columns
+    /// and rows): appended to the file before the next one closes, or at the end.
+    closing: Option<(Vec<Key>, usize)>,
 }
 
 /// One table's Parquet parts.
@@ -346,6 +351,7 @@ impl ParquetSink {
             group_rows: 0,
             group_batches: 0,
             groups: 0,
+            closing: None,
         });
         table.rows_in_part = 0;
         Self::start_group(table, pool)
@@ -354,12 +360,16 @@ impl ParquetSink {
     /// Hands a new row group's column writers to the encoder threads.
     fn start_group(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
         let part = table.part.as_mut().ok_or(Error::Cancelled)?;
+        // The new group's ordinal: after those appended and the one closing.
+        let ordinal = part.groups + usize::from(part.closing.is_some());
         let writers = part
             .factory
-            .create_column_writers(part.groups)
+            .create_column_writers(ordinal)
             .map_err(|e| parquet_error("cannot start a row group", e))?;
         part.group_rows = 0;
         part.group_batches = 0;
+        // Fresh gauges: the closing group's writers still report to theirs.
+        table.gauges = (0..writers.len()).map(|_| Arc::default()).collect();
         for (leaf, writer) in writers.into_iter().enumerate() {
             let thread = table.threads.get(leaf).copied().unwrap_or(0);
             let gauge = table.gauges.get(leaf).cloned().unwrap_or_default();
@@ -369,11 +379,14 @@ impl ParquetSink {
         Ok(())
     }
 
-    /// Collects the row group's chunks from the encoders and appends them to the file.
+    /// Asks the encoders to close the row group, without waiting for them: the
+    /// workers and encoders go on with the next row group meanwhile (waiting here left
+    /// a core idle at every row group). The row group closed before is appended to the
+    /// file first, so the encoders hold at most two row groups.
     fn close_group(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
+        Self::append_closed(table, pool)?;
         let keys = table.keys();
-        let chunks = pool
-            .close(&keys, &table.threads)
+        pool.close(&keys, &table.threads)
             .map_err(|e| parquet_error("cannot encode Parquet", e))?;
         // Next row group: the most expensive columns spread first.
         let costs: Vec<u64> = table
@@ -383,7 +396,22 @@ impl ParquetSink {
             .collect();
         table.threads = pool.balance(&costs);
         let part = table.part.as_mut().ok_or(Error::Cancelled)?;
-        if part.group_rows > 0 {
+        part.closing = Some((keys, part.group_rows));
+        part.group_rows = 0;
+        Ok(())
+    }
+
+    /// Appends the row group the encoders were closing (if any), in column order,
+    /// waiting for the chunks not finished yet.
+    fn append_closed(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
+        let part = table.part.as_mut().ok_or(Error::Cancelled)?;
+        let Some((keys, rows)) = part.closing.take() else {
+            return Ok(());
+        };
+        let chunks = pool
+            .collect(&keys)
+            .map_err(|e| parquet_error("cannot encode Parquet", e))?;
+        if rows > 0 {
             let mut group = part
                 .writer
                 .next_row_group()
@@ -398,7 +426,6 @@ impl ParquetSink {
                 .map_err(|e| parquet_error("cannot write Parquet", e))?;
             part.groups += 1;
         }
-        part.group_rows = 0;
         Ok(())
     }
 
@@ -407,6 +434,7 @@ impl ParquetSink {
             return Ok(());
         }
         Self::close_group(table, pool)?;
+        Self::append_closed(table, pool)?;
         let Some(part) = table.part.take() else {
             return Ok(());
         };

@@ -4,8 +4,10 @@
 //! dictionary, statistics, compression), so the work splits by column: each leaf's
 //! [`ArrowColumnWriter`] lives on one encoder thread, which appends that column's
 //! values batch after batch, in the order the sink sends them. The sink stays the only
-//! one touching the file: it closes a row group by asking every thread for its
-//! finished chunks and appends them in column order. Before this, a single
+//! one touching the file: it closes a row group by asking every thread to finish its
+//! columns ([`EncoderPool::close`]), goes on with the next row group, and collects the
+//! chunks ([`EncoderPool::collect`]) to append them in column order before the next
+//! close. Before this, a single
 //! `ArrowWriter` on the writer thread did all the encoding and bounded the whole
 //! Parquet path (see BENCHMARKS.md).
 //!
@@ -81,6 +83,8 @@ const QUEUE: usize = 256;
 pub struct EncoderPool {
     senders: Vec<SyncSender<Job>>,
     finished: Receiver<Finished>,
+    /// Chunks received while collecting another table's row group.
+    arrived: Mutex<HashMap<Key, Result<ArrowColumnChunk, ParquetError>>>,
     handles: Vec<JoinHandle<()>>,
     progress: Arc<Progress>,
 }
@@ -115,6 +119,7 @@ impl EncoderPool {
         Ok(EncoderPool {
             senders,
             finished,
+            arrived: Mutex::new(HashMap::new()),
             handles,
             progress,
         })
@@ -215,42 +220,33 @@ impl EncoderPool {
         Ok(())
     }
 
-    /// Closes the writers of `keys` (on `threads[i]`) and returns their chunks in the
-    /// order of `keys`. The first error of any column is returned instead.
-    pub fn close(
-        &self,
-        keys: &[Key],
-        threads: &[usize],
-    ) -> Result<Vec<ArrowColumnChunk>, ParquetError> {
+    /// Asks for the writers of `keys` (on `threads[i]`) to be closed, without waiting:
+    /// the encoders finish them while the sink goes on with the next row group, and
+    /// [`EncoderPool::collect`] takes the chunks.
+    pub fn close(&self, keys: &[Key], threads: &[usize]) -> Result<(), ParquetError> {
         for (&key, &thread) in keys.iter().zip(threads) {
             self.send(thread, Job::Close { key })?;
         }
-        let mut chunks: HashMap<Key, ArrowColumnChunk> = HashMap::with_capacity(keys.len());
-        let mut error = None;
-        for _ in keys {
+        Ok(())
+    }
+
+    /// The chunks of the writers of `keys`, closed by [`EncoderPool::close`], in the
+    /// order of `keys`, waiting for those not finished yet. The first error of any
+    /// column is returned instead.
+    pub fn collect(&self, keys: &[Key]) -> Result<Vec<ArrowColumnChunk>, ParquetError> {
+        let mut arrived = match self.arrived.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        while !keys.iter().all(|key| arrived.contains_key(key)) {
             let (key, result) = self
                 .finished
                 .recv()
                 .map_err(|_| ParquetError::General("a Parquet encoder thread stopped".into()))?;
-            match result {
-                Ok(chunk) => {
-                    chunks.insert(key, chunk);
-                }
-                Err(e) => {
-                    error.get_or_insert(e);
-                }
-            }
+            arrived.insert(key, result);
         }
-        if let Some(e) = error {
-            return Err(e);
-        }
-        keys.iter()
-            .map(|key| {
-                chunks
-                    .remove(key)
-                    .ok_or_else(|| ParquetError::General("a column chunk is missing".into()))
-            })
-            .collect()
+        let results: Vec<_> = keys.iter().filter_map(|key| arrived.remove(key)).collect();
+        results.into_iter().collect()
     }
 }
 
