@@ -100,8 +100,8 @@ impl std::fmt::Debug for EncoderPool {
 impl EncoderPool {
     /// Starts `threads` encoder threads (at least one).
     pub fn new(threads: usize) -> std::io::Result<EncoderPool> {
-        // Unbounded, but never holds more than one row group's chunks: the sink asks
-        // for them all, then takes them all.
+        // Unbounded, but never holds more than one closing row group's chunks per
+        // table: the sink collects them before it closes that table's next one.
         let (finished_tx, finished) = channel();
         let progress = Arc::new(Progress::default());
         let mut senders = Vec::new();
