@@ -29,12 +29,15 @@ use parquet::errors::ParquetError;
 pub type Key = (usize, usize);
 
 /// What one leaf column's writer has buffered and how long it has worked, kept by its
-/// encoder thread and read by the sink.
+/// encoder thread and read by the sink. Each row group's writers get fresh gauges, so
+/// a writer still closing never touches the next row group's.
 #[derive(Debug, Default)]
 pub struct Gauge {
     /// Bytes held by the writer (encoded pages and values not yet encoded).
     pub memory: AtomicUsize,
-    /// Nanoseconds spent encoding in this row group.
+    /// Nanoseconds spent writing batches in this row group: what the sink balances the
+    /// next row group by, when it asks for the close (the close itself is not waited
+    /// for, so its time is not counted).
     pub nanos: AtomicU64,
     /// Batches written in this row group.
     pub batches: AtomicU64,
@@ -271,8 +274,6 @@ fn encode(jobs: Receiver<Job>, finished: Sender<Finished>, progress: &Progress) 
     for job in jobs {
         match job {
             Job::Start { key, writer, gauge } => {
-                gauge.nanos.store(0, Ordering::Relaxed);
-                gauge.batches.store(0, Ordering::Release);
                 gauge.memory.store(writer.memory_size(), Ordering::Relaxed);
                 columns.insert(
                     key,
@@ -307,14 +308,7 @@ fn encode(jobs: Receiver<Job>, finished: Sender<Finished>, progress: &Progress) 
             Job::Close { key } => {
                 let result = match columns.remove(&key) {
                     Some(Column { error: Some(e), .. }) => Err(e),
-                    Some(Column { writer, gauge, .. }) => {
-                        let started = Instant::now();
-                        let chunk = writer.close();
-                        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                        gauge.nanos.fetch_add(nanos, Ordering::Relaxed);
-                        gauge.memory.store(0, Ordering::Relaxed);
-                        chunk
-                    }
+                    Some(Column { writer, .. }) => writer.close(),
                     None => Err(ParquetError::General(format!(
                         "column {key:?} was never started"
                     ))),
