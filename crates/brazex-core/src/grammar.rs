@@ -85,11 +85,11 @@ pub fn check(
         // A value at `n`: a scalar, or the start of a container.
         match byte(n) {
             b'"' => n += 1,
-            b'{' | b'[' => {
+            open @ (b'{' | b'[') => {
                 if stack.len() >= MAX_DEPTH {
                     return Err(invalid(n, "objects and arrays nested too deep"));
                 }
-                let object = byte(n) == b'{';
+                let object = open == b'{';
                 stack.push(n as u32 | if object { OBJECT_FLAG } else { 0 });
                 n += 1;
                 let empty = byte(n) == if object { b'}' } else { b']' };
