@@ -15,6 +15,7 @@ use brazex_core::archive::{Decoder, EntrySink, Format};
 use brazex_core::encode::{Encoder, Sink};
 use brazex_core::filter::Filter;
 use brazex_core::frame::{Block, Framer};
+use brazex_core::output::Staging;
 use brazex_core::path::parse_select;
 use brazex_core::record::RecordParser;
 use brazex_core::select::Selection;
@@ -145,6 +146,7 @@ fn stages(c: &mut Criterion) {
         b.iter_batched(
             || build(&mut encoder, &mut parser),
             |batches| {
+                let staging = Staging::new();
                 let parts = Parts::new(
                     Target::File(dir.join("users.parquet")),
                     PartOptions {
@@ -152,6 +154,7 @@ fn stages(c: &mut Criterion) {
                         ..PartOptions::default()
                     },
                     None,
+                    staging.stage(),
                 )
                 .expect("parts");
                 let options = ParquetOptions {
@@ -162,7 +165,9 @@ fn stages(c: &mut Criterion) {
                 for block in batches {
                     sink.write_block(Ok(block), 0).expect("write");
                 }
-                sink.finish().expect("finish")
+                let files = sink.finish().expect("finish");
+                staging.commit().expect("commit");
+                files
             },
             BatchSize::PerIteration,
         )

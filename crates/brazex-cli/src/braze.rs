@@ -116,7 +116,11 @@ pub fn run_export(
     };
     // The bucket's date folder is the UTC day of completion: from the trigger's day on.
     let triggered = std::time::SystemTime::now();
-    let response = runtime.block_on(client.trigger(target, request))?;
+    let response = crate::signals::block_on(
+        runtime,
+        "triggering the export",
+        client.trigger(target, request),
+    )?;
     let object_prefix = response
         .object_prefix
         .clone()
@@ -195,12 +199,13 @@ fn wait_and_process(
         )),
         WaitEvent::Ready { .. } => spinner.finish_and_clear(),
     };
-    let ready = runtime.block_on(client.wait_ready(
-        url,
-        &wait_options(wait),
-        callback.as_mut(),
-        &on_event,
-    ))?;
+    let ready = crate::signals::block_on(
+        runtime,
+        "waiting for the export",
+        client.wait_ready(url, &wait_options(wait), callback.as_mut(), &on_event),
+    );
+    spinner.finish_and_clear();
+    let ready = ready?;
     // The listener is done once the export is ready.
     drop(callback);
     download_and_process(
@@ -243,6 +248,7 @@ fn download_and_process(
         }
     };
     let bar = DownloadBar::start(progress.clone(), pipeline.quiet);
+    crate::exit::set_phase("downloading and processing the export");
     let result = run_to_output(&[input], options, pipeline, source);
     bar.finish();
     let summary = result?;

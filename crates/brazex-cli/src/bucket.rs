@@ -122,7 +122,11 @@ pub fn export_inputs(
         )),
         BucketWaitEvent::Complete { .. } => spinner.finish_and_clear(),
     };
-    let objects = runtime.block_on(bucket.wait_for_export(&folders, &wait, callback, &on_event))?;
+    let objects = crate::signals::block_on(
+        runtime,
+        "waiting for the export in the bucket",
+        bucket.wait_for_export(&folders, &wait, callback, &on_event),
+    )?;
     spinner.finish_and_clear();
     if !quiet {
         let bytes: u64 = objects.iter().map(|o| o.size).sum();

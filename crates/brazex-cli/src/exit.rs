@@ -8,6 +8,8 @@
 //! | 3 | I/O: an input that cannot be read, an output that cannot be written |
 //! | 4 | Braze: an error answer (401, 4xx), rate limited past the deadline, Braze or the download unavailable after retries and resumes |
 //! | 5 | the export: not ready before `--wait-timeout`, reported failed, or its link expired |
+//! | 70 | an internal error (a bug in brazex: please report it) |
+//! | 128 + N | cancelled by signal N: 130 for SIGINT (Ctrl-C), 143 for SIGTERM, 129 for SIGHUP |
 
 use brazex_braze::{BrazeError, BucketError};
 use brazex_core::Error;
@@ -18,6 +20,43 @@ pub const USAGE: i32 = 2;
 pub const IO: i32 = 3;
 pub const BRAZE: i32 = 4;
 pub const EXPORT: i32 = 5;
+pub const INTERNAL: i32 = 70;
+
+/// What the run is doing, for the message of a cancelled run.
+static PHASE: std::sync::Mutex<&str> = std::sync::Mutex::new("");
+
+/// Says what the run is doing now (`waiting for the export`), for [`cancelled`].
+pub fn set_phase(phase: &'static str) {
+    if let Ok(mut current) = PHASE.lock() {
+        *current = phase;
+    }
+}
+
+/// The line a cancelled run ends with: the signal, what it was doing, and what of
+/// its output was removed (nothing was committed).
+pub fn cancelled(signal: i32) -> String {
+    let phase = PHASE.lock().map(|p| *p).unwrap_or("");
+    let undone = brazex_core::cancel::undone();
+    let mut text = format!(
+        "brazex: cancelled by {}",
+        brazex_core::cancel::signal_name(signal)
+    );
+    if !phase.is_empty() {
+        text += &format!(" while {phase}");
+    }
+    text += "; nothing was committed";
+    if !undone.removed.is_empty() {
+        let n = undone.removed.len();
+        text += &format!(
+            ", {n} file{} this run had written removed",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    for left in &undone.left {
+        text += &format!("\nbrazex: could not remove {left}");
+    }
+    text
+}
 
 /// A usage error found after clap's own checks.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +85,8 @@ pub fn code(error: &anyhow::Error) -> (i32, bool) {
                     None => (IO, true),
                 },
                 Error::Syntax(_) => (USAGE, true),
-                Error::Cancelled => (IO, true),
+                Error::Interrupted { signal } => (128 + signal, true),
+                Error::Stopped | Error::Internal(_) => (INTERNAL, true),
                 Error::InvalidJson { .. }
                 | Error::LineTooLong { .. }
                 | Error::Column { .. }

@@ -1,7 +1,7 @@
 //! `brazex generate`: a deterministic Braze-shaped export, for trying brazex out and
 //! for benchmarks.
 
-use brazex_core::output::AtomicFile;
+use brazex_core::output::Staging;
 use brazex_sim::{
     write_gzip, write_ndjson, write_zip, ExportSummary, GeneratorConfig, UserGenerator,
 };
@@ -22,8 +22,11 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
 
 /// Writes the export described by `args`; the file appears only when complete.
 pub fn write_export(args: &GenerateArgs) -> anyhow::Result<ExportSummary> {
+    crate::output::refuse_url(&args.output, "-o")?;
     let generator = UserGenerator::new(GeneratorConfig::new(args.seed));
-    let mut file = AtomicFile::create(&args.output)?;
+    let staging = Staging::new();
+    let mut file = staging.create(&args.output)?;
+    crate::output::report_cleaned(&staging, false);
     let summary = match args.format {
         GenerateFormat::Zip => write_zip(
             &generator,
@@ -34,6 +37,7 @@ pub fn write_export(args: &GenerateArgs) -> anyhow::Result<ExportSummary> {
         GenerateFormat::Gzip => write_gzip(&generator, 0..args.users, &mut file)?,
         GenerateFormat::Ndjson => write_ndjson(&generator, 0..args.users, &mut file)?,
     };
-    file.commit()?;
+    file.finish()?;
+    staging.commit()?;
     Ok(summary)
 }

@@ -8,6 +8,7 @@ mod exit;
 mod generate;
 mod output;
 mod process;
+mod signals;
 mod sim;
 
 use clap::Parser;
@@ -18,6 +19,11 @@ fn main() {
     tune_allocator();
     let cli = Cli::parse();
     logging(cli.verbose);
+    // The simulator stops on its own Ctrl-C; every other command writes output that
+    // a signal must cancel cleanly.
+    if !matches!(cli.command, Command::Sim(_)) {
+        signals::install();
+    }
     let result = match &cli.command {
         Command::Run(args) => braze::run(args),
         Command::Export(args) => braze::export(args),
@@ -29,11 +35,38 @@ fn main() {
     };
     if let Err(error) = result {
         let (code, report) = exit::code(&error);
-        if report {
-            eprintln!("brazex: error: {error:#}");
+        match interrupted(&error) {
+            Some(signal) => eprintln!("{}", exit::cancelled(signal)),
+            None if report => eprintln!("brazex: error: {}", message(&error)),
+            None => {}
         }
         std::process::exit(code);
     }
+}
+
+/// The error and its causes in one line, each cause once: errors that name their
+/// cause in their own message (`cannot write X: No space left on device`) are not
+/// followed by it again.
+fn message(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text += ": ";
+            }
+            text += &part;
+        }
+    }
+    text
+}
+
+/// The signal that cancelled the run, when that is how it ended.
+fn interrupted(error: &anyhow::Error) -> Option<i32> {
+    error.chain().find_map(|cause| match cause.downcast_ref() {
+        Some(brazex_core::Error::Interrupted { signal }) => Some(*signal),
+        _ => None,
+    })
 }
 
 /// Logs go to stderr: warnings by default (retries, resumes), -v for each request,

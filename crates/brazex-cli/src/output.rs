@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use brazex_core::delimited::{csv_header, format_timestamp_ms, CsvEncoder, NdjsonRows};
 use brazex_core::encode::Encoder;
 use brazex_core::input::Input;
-use brazex_core::output::AtomicFile;
+use brazex_core::output::Staging;
 use brazex_core::path::{parse_select, parse_select_pinned, SelectItem};
 use brazex_core::pipeline::{run_with, BadLineSink, Options, Summary};
 use brazex_core::schema::ColumnType;
@@ -198,6 +198,7 @@ pub fn write(
     options: &Options,
     args: &PipelineArgs,
     source: Option<&serde_json::Value>,
+    staging: &Staging,
     bad_lines: BadLineSink<'_>,
 ) -> anyhow::Result<Summary> {
     let out = &args.out;
@@ -235,6 +236,11 @@ pub fn write(
         return Err(usage("--tables needs --format csv or parquet"));
     }
     if let Some(dir) = &dir {
+        // Claimed first: locked against another run, and cleared of the temporaries
+        // a run that was killed left; then a folder holding a committed export is
+        // refused.
+        staging.claim_dir(dir)?;
+        report_cleaned(staging, args.quiet);
         check_fresh(dir)?;
     }
     let compress = match out.compress {
@@ -279,7 +285,12 @@ pub fn write(
             (Target::Dir(dir), true) => Target::Dir(dir.join(name)),
             (t, _) => t.clone(),
         };
-        parts.push(Parts::new(table_target, part_options.clone(), dir.clone())?);
+        parts.push(Parts::new(
+            table_target,
+            part_options.clone(),
+            dir.clone(),
+            staging.stage(),
+        )?);
     }
 
     let (summary, files) = match (out.format, &plan) {
@@ -344,12 +355,58 @@ pub fn write(
                     .map_or("none".into(), |c| format!("{c:?}").to_lowercase()),
             },
         });
-        let mut file = AtomicFile::create(&dir.join("_manifest.json"))?;
+        // Staged last, so the commit renames it last: once it is there, every part is.
+        let mut file = staging.create(&dir.join("_manifest.json"))?;
         serde_json::to_writer_pretty(&mut file, &manifest)?;
         std::io::Write::write_all(&mut file, b"\n")?;
-        file.commit()?;
+        file.finish()?;
+    } else if let Target::File(_) = &target {
+        // The single file, like the errors file, is renamed by the caller's commit.
+        report_cleaned(staging, args.quiet);
     }
     Ok(summary)
+}
+
+/// Refuses an output that names a URL (`-o s3://bucket/prefix/`): written as a local
+/// path it would make a folder named `s3:`, a surprising success.
+pub fn refuse_url(path: &Path, flag: &str) -> anyhow::Result<()> {
+    let text = path.to_string_lossy();
+    if let Some((scheme, _)) = text.split_once("://") {
+        if !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        {
+            return Err(usage(format!(
+                "{flag} {text}: brazex writes local files and folders only, not {scheme}:// \
+                 URLs (write to a local folder and upload it, or read the bucket as an input)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Says on stderr which temporaries of a run that did not finish were removed.
+pub fn report_cleaned(staging: &Staging, quiet: bool) {
+    let cleaned = staging.take_cleaned();
+    if cleaned.is_empty() || quiet {
+        return;
+    }
+    let shown: Vec<String> = cleaned
+        .iter()
+        .take(3)
+        .map(|p| p.display().to_string())
+        .collect();
+    let more = match cleaned.len() {
+        n if n > 3 => format!(" and {} more", n - 3),
+        _ => String::new(),
+    };
+    eprintln!(
+        "brazex: removed {} temporary file{} left by an earlier run that did not finish: {}{more}",
+        cleaned.len(),
+        if cleaned.len() == 1 { "" } else { "s" },
+        shown.join(", ")
+    );
 }
 
 fn run_bytes<E: Encoder<Block = Vec<brazex_core::sink::Rows>>>(

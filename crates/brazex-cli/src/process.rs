@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use brazex_core::filter::Filter;
 use brazex_core::input::Input;
-use brazex_core::output::AtomicFile;
+use brazex_core::output::Staging;
 use brazex_core::pipeline::{run, BadLine, OnError, Options, Summary};
 use brazex_core::select::Selection;
 
@@ -16,6 +16,7 @@ pub fn process(args: &ProcessArgs) -> anyhow::Result<()> {
     // Object URLs (s3://, gs://, az://) stream from their store; the runtime that
     // downloads them lives in `inputs` until the pipeline is done.
     let inputs = crate::bucket::expand_inputs(&args.inputs, &args.store)?;
+    crate::exit::set_phase("processing");
     let summary = run_to_output(&inputs.inputs, &options, &args.pipeline, None)?;
     if !args.pipeline.quiet {
         eprintln!("{}", describe(&summary));
@@ -75,38 +76,62 @@ pub fn run_to_output(
     args: &PipelineArgs,
     source: Option<&serde_json::Value>,
 ) -> anyhow::Result<Summary> {
+    // Every file of the run is staged here: visible only when it all commits, and
+    // removed by the one cancellation path otherwise (brazex_core::output).
+    let staging = Staging::new();
+    if let Some(path) = &args.output {
+        crate::output::refuse_url(path, "-o")?;
+    }
+    if let Some(path) = &args.errors_to {
+        crate::output::refuse_url(path, "--errors-to")?;
+    }
     let mut errors_file = args
         .errors_to
         .as_deref()
-        .map(AtomicFile::create)
+        .map(|path| staging.create(path))
         .transpose()?;
     let mut record_bad = |bad: &BadLine| -> brazex_core::Result<()> {
         if let Some(file) = errors_file.as_mut() {
-            write_bad_line(file, bad)
-                .map_err(|e| brazex_core::Error::io("cannot write the errors file", e))?;
+            write_bad_line(file, bad).map_err(|e| {
+                brazex_core::Error::io(format!("cannot write {}", file.dest().display()), e)
+            })?;
         }
         Ok(())
     };
     let summary = match &args.output {
         _ if !crate::output::is_plain(args) => {
-            crate::output::write(inputs, options, args, source, &mut record_bad)?
+            crate::output::write(inputs, options, args, source, &staging, &mut record_bad)?
         }
         Some(path) => {
-            let mut file = AtomicFile::create(path)?;
-            let summary = run(inputs, options, &mut file, Some(&mut record_bad))?;
-            file.commit()?;
+            let mut file = staging.create(path)?;
+            crate::output::report_cleaned(&staging, args.quiet);
+            let summary = run(inputs, options, &mut file, Some(&mut record_bad))
+                .map_err(|e| name_output(e, path))?;
+            file.finish()?;
             summary
         }
         None => {
+            crate::output::report_cleaned(&staging, args.quiet);
             let stdout = io::stdout();
             let mut lock = stdout.lock();
             run(inputs, options, &mut lock, Some(&mut record_bad))?
         }
     };
     if let Some(file) = errors_file {
-        file.commit()?;
+        file.finish()?;
     }
+    staging.commit()?;
     Ok(summary)
+}
+
+/// A write error of the plain NDJSON path names the file it was writing.
+fn name_output(error: brazex_core::Error, path: &std::path::Path) -> brazex_core::Error {
+    match error {
+        brazex_core::Error::Io { what, source } if what == brazex_core::encode::WRITE_FAILED => {
+            brazex_core::Error::io(format!("cannot write {}", path.display()), source)
+        }
+        e => e,
+    }
 }
 
 fn write_bad_line(out: &mut dyn Write, bad: &BadLine) -> io::Result<()> {

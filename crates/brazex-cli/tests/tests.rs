@@ -3,6 +3,7 @@
 
 mod bucket;
 mod output;
+mod reliability;
 mod run;
 mod util;
 

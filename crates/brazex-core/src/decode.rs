@@ -16,6 +16,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use crossbeam_channel::Sender;
 
 use crate::archive::{read_central_directory, CentralDirectory, Decoder, Format, ZipDecoder};
+use crate::cancel;
 use crate::error::{Error, Result};
 use crate::frame::{Block, Framer, Recycler};
 use crate::input::{FileRanges, Input, Opened, RangeSeek, RangeSource};
@@ -32,7 +33,7 @@ impl Route<'_> {
     /// Sends a block, waiting first if it would run too far ahead of the writer.
     pub(crate) fn send(&self, mut block: Block) -> Result<()> {
         block.ahead = self.gate.acquire(block.seq.unit)?;
-        self.blocks.send(block).map_err(|_| Error::Cancelled)
+        self.blocks.send(block).map_err(|_| Error::Stopped)
     }
 }
 
@@ -81,45 +82,66 @@ pub(crate) fn decode_all(
                 continue;
             }
         }
-        let mut reader = input.open()?;
-        let read_err = |e| Error::io(format!("cannot read {label}"), e);
-        // Sniff from the first bytes; a short read is not the end of the input.
-        let mut filled = 0;
-        while filled < Format::SNIFF_LEN {
-            let n = reader.read(&mut buf[filled..]).map_err(read_err)?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
-        }
-        let format = Format::sniff(&buf[..filled]);
-        let central = match (&mut reader, format) {
-            (Opened::File(file), Format::Zip) => central_directory(file, filled as u64),
-            _ => None,
-        };
         summary.inputs += 1;
         let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, emit)
             .recycling(recycler.clone());
         framer.set_input(label.clone());
         framer.start_unit(next_unit);
         next_unit += 1;
-        let mut decoder = Decoder::new(format, label.clone(), central);
-        decoder.feed(&buf[..filled], &mut framer)?;
-        summary.bytes_in += filled as u64;
-        loop {
-            let n = reader.read(&mut buf).map_err(read_err)?;
-            if n == 0 {
-                break;
+        match decode_stream(input, &label, &mut buf, &mut framer, &mut summary) {
+            Ok(()) => {}
+            Err(Error::Stopped) => return Err(Error::Stopped),
+            // The error goes to the writer in its place; this side is done.
+            Err(error) => {
+                framer.fail(error)?;
+                return Err(Error::Stopped);
             }
-            summary.bytes_in += n as u64;
-            decoder.feed(&buf[..n], &mut framer)?;
         }
-        decoder.finish(&mut framer)?;
-        framer.finish_unit()?;
         summary.entries += framer.entries;
         summary.bytes_decoded += framer.bytes;
     }
     Ok(summary)
+}
+
+/// Reads, sniffs and decodes one input as a stream into `framer` (its unit started).
+fn decode_stream(
+    input: &Input,
+    label: &Arc<str>,
+    buf: &mut [u8],
+    framer: &mut Framer<'_>,
+    summary: &mut Summary,
+) -> Result<()> {
+    cancel::check()?;
+    let mut reader = input.open()?;
+    let read_err = |e| Error::io(format!("cannot read {label}"), e);
+    // Sniff from the first bytes; a short read is not the end of the input.
+    let mut filled = 0;
+    while filled < Format::SNIFF_LEN {
+        let n = reader.read(&mut buf[filled..]).map_err(read_err)?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    let format = Format::sniff(&buf[..filled]);
+    let central = match (&mut reader, format) {
+        (Opened::File(file), Format::Zip) => central_directory(file, filled as u64),
+        _ => None,
+    };
+    let mut decoder = Decoder::new(format, label.clone(), central);
+    decoder.feed(&buf[..filled], framer)?;
+    summary.bytes_in += filled as u64;
+    loop {
+        cancel::check()?;
+        let n = reader.read(buf).map_err(read_err)?;
+        if n == 0 {
+            break;
+        }
+        summary.bytes_in += n as u64;
+        decoder.feed(&buf[..n], framer)?;
+    }
+    decoder.finish(framer)?;
+    framer.finish_unit()
 }
 
 /// The central directory of a zip read by range, when the source is a zip and its
@@ -188,14 +210,15 @@ fn decode_entries_in_parallel(
                                     totals.bytes_decoded += counted.bytes_decoded;
                                 }
                             }
+                            // The error went to the writer in its entry's place
+                            // (or the writer had stopped): later entries are not
+                            // needed, earlier ones still decode to their end.
                             Err(e) => {
                                 if let Ok(mut first) = first_error.lock() {
                                     if first.as_ref().is_none_or(|(i, _)| index < *i) {
                                         *first = Some((index, e));
                                     }
                                 }
-                                // Later entries' blocks must not wait for this unit.
-                                route.gate.close();
                                 return;
                             }
                         }
@@ -209,7 +232,8 @@ fn decode_entries_in_parallel(
         }
     });
     match first_error.into_inner().ok().flatten() {
-        Some((_, error)) => Err(error),
+        // Every error was sent to the writer in its place.
+        Some(_) => Err(Error::Stopped),
         None => Ok(totals.into_inner().unwrap_or_default()),
     }
 }
@@ -232,26 +256,36 @@ fn decode_entry(
         .recycling(recycler.clone());
     framer.set_input(label.clone());
     framer.start_unit(unit);
-    let mut decoder = ZipDecoder::single_entry(label.clone(), Some(central.clone()), range.start);
-    let read_err = |e| Error::io(format!("cannot read {label}"), e);
-    let mut reader = source.open_range(range.clone()).map_err(read_err)?;
     let mut at = range.start;
-    while at < range.end && !decoder.is_done() {
-        let n = reader.read(buf).map_err(read_err)?;
-        if n == 0 {
-            break;
+    let result = (|| {
+        cancel::check()?;
+        let mut decoder =
+            ZipDecoder::single_entry(label.clone(), Some(central.clone()), range.start);
+        let read_err = |e| Error::io(format!("cannot read {label}"), e);
+        let mut reader = source.open_range(range.clone()).map_err(read_err)?;
+        while at < range.end && !decoder.is_done() {
+            cancel::check()?;
+            let n = reader.read(buf).map_err(read_err)?;
+            if n == 0 {
+                break;
+            }
+            decoder.feed(&buf[..n], &mut framer)?;
+            at += n as u64;
         }
-        decoder.feed(&buf[..n], &mut framer)?;
-        at += n as u64;
+        decoder.finish(&mut framer)?;
+        framer.finish_unit()
+    })();
+    match result {
+        Ok(()) => Ok(Summary {
+            entries: framer.entries,
+            bytes_in: at - range.start,
+            bytes_decoded: framer.bytes,
+            ..Summary::default()
+        }),
+        Err(Error::Stopped) => Err(Error::Stopped),
+        // In its place, for the writer; the error returned only stops this side.
+        Err(error) => framer.fail(error).and(Err(Error::Stopped)),
     }
-    decoder.finish(&mut framer)?;
-    framer.finish_unit()?;
-    Ok(Summary {
-        entries: framer.entries,
-        bytes_in: at - range.start,
-        bytes_decoded: framer.bytes,
-        ..Summary::default()
-    })
 }
 
 /// Reads a zip file's central directory and puts the file back where it was.
@@ -295,7 +329,7 @@ impl ReadAhead {
 
     /// Waits until a block of `unit` may be sent; true when it counts as ahead.
     fn acquire(&self, unit: u64) -> Result<bool> {
-        let mut state = self.state.lock().map_err(|_| Error::Cancelled)?;
+        let mut state = self.state.lock().map_err(|_| Error::Stopped)?;
         loop {
             if state.closed {
                 // Nothing waits for these blocks any more; let them through (or fail
@@ -309,7 +343,7 @@ impl ReadAhead {
                 state.ahead += 1;
                 return Ok(true);
             }
-            state = self.changed.wait(state).map_err(|_| Error::Cancelled)?;
+            state = self.changed.wait(state).map_err(|_| Error::Stopped)?;
         }
     }
 

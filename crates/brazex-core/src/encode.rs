@@ -93,6 +93,10 @@ pub struct WriteSink<'w> {
     recycler: Option<Recycler>,
 }
 
+/// What a write error of a [`WriteSink`] (and [`crate::pipeline::run`]) says was
+/// being done: callers that know the output's name put it in its place.
+pub const WRITE_FAILED: &str = "cannot write the output";
+
 impl<'w> WriteSink<'w> {
     pub fn new(out: &'w mut dyn Write, recycler: Option<Recycler>) -> WriteSink<'w> {
         WriteSink { out, recycler }
@@ -110,7 +114,7 @@ impl Sink<Vec<u8>> for WriteSink<'_> {
         let written = self
             .out
             .write_all(&block)
-            .map_err(|e| Error::io("cannot write the output", e));
+            .map_err(|e| Error::io(WRITE_FAILED, e));
         if let Some(recycler) = &self.recycler {
             recycler.give(block);
         }

@@ -111,9 +111,18 @@ pub enum Error {
     #[error("{0}")]
     Syntax(#[from] crate::path::SyntaxError),
 
-    /// The pipeline stopped because another stage failed or the consumer went away.
+    /// The run was cancelled by a signal ([`crate::cancel`]); exit 128 + `signal`.
+    #[error("cancelled by {}", crate::cancel::signal_name(*.signal))]
+    Interrupted { signal: i32 },
+
+    /// A stage stopped because another one failed or the consumer went away. Internal:
+    /// the stage that failed reports its own error, so this one never reaches the user.
     #[error("the pipeline was stopped")]
-    Cancelled,
+    Stopped,
+
+    /// A broken invariant of brazex itself (a bug to report), never bad input.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 fn entry_suffix(entry: &Option<String>) -> String {

@@ -36,6 +36,9 @@ pub struct Block {
     pub first_line: u64,
     /// Whole lines, each ended by `\n` except perhaps the entry's last one.
     pub data: Vec<u8>,
+    /// The error decoding met here: the unit ends with it, and the writer reports
+    /// it when it reaches this place, after every line before it.
+    pub error: Option<Error>,
 }
 
 /// Byte buffers handed back to where they are filled: input blocks from the workers
@@ -93,6 +96,8 @@ pub struct Framer<'e> {
     pub bytes: u64,
     /// Entries seen.
     pub entries: u64,
+    /// `emit` failed: the receiving side has its own error and wants no more blocks.
+    stopped: bool,
     emit: &'e mut dyn FnMut(Block) -> Result<()>,
 }
 
@@ -124,6 +129,7 @@ impl<'e> Framer<'e> {
             recycler: None,
             bytes: 0,
             entries: 0,
+            stopped: false,
             emit,
         }
     }
@@ -147,14 +153,28 @@ impl<'e> Framer<'e> {
     /// Ends the current unit with its last (empty) block, so that the writer can go on
     /// to the next unit even when this one had no lines.
     pub fn finish_unit(&mut self) -> Result<()> {
-        self.send_block(Vec::new(), true)
+        self.send_block(Vec::new(), true, None)
+    }
+
+    /// Ends the unit with `error`, which decoding met after the bytes given so far:
+    /// the complete lines before it are sent first, then the error in a block of its
+    /// own. So the writer meets errors in input order, whichever stage found them,
+    /// and the first one is the same however the work was split. When the receiving
+    /// side already stopped, `error` is returned as it is.
+    pub fn fail(&mut self, error: Error) -> Result<()> {
+        if self.stopped {
+            return Err(error);
+        }
+        self.send_lines()?;
+        self.buf.clear();
+        self.send_block(Vec::new(), true, Some(error))
     }
 
     fn send(&mut self, data: Vec<u8>) -> Result<()> {
-        self.send_block(data, false)
+        self.send_block(data, false, None)
     }
 
-    fn send_block(&mut self, data: Vec<u8>, last: bool) -> Result<()> {
+    fn send_block(&mut self, data: Vec<u8>, last: bool, error: Option<Error>) -> Result<()> {
         let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
         let block = Block {
             seq: self.next_seq,
@@ -163,14 +183,32 @@ impl<'e> Framer<'e> {
             entry: self.entry.clone(),
             first_line: self.next_line,
             data,
+            error,
         };
         self.next_seq.index += 1;
         self.next_line += lines;
-        (self.emit)(block)
+        let sent = (self.emit)(block);
+        self.stopped |= sent.is_err();
+        sent
     }
 
     /// Sends the complete lines in `buf` and checks the unfinished rest against the limit.
     fn send_complete_lines(&mut self) -> Result<()> {
+        self.send_lines()?;
+        if self.buf.len() > self.max_line_bytes {
+            return Err(Error::LineTooLong {
+                place: LinePlace {
+                    entry: self.entry.clone(),
+                    line: self.next_line,
+                },
+                limit: self.max_line_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends the complete lines in `buf`, keeping the unfinished rest.
+    fn send_lines(&mut self) -> Result<()> {
         if let Some(last_newline) = memchr::memrchr(b'\n', &self.buf) {
             let mut next = match &self.recycler {
                 Some(recycler) => recycler.take(self.block_bytes),
@@ -180,15 +218,6 @@ impl<'e> Framer<'e> {
             let mut data = std::mem::replace(&mut self.buf, next);
             data.truncate(last_newline + 1);
             self.send(data)?;
-        }
-        if self.buf.len() > self.max_line_bytes {
-            return Err(Error::LineTooLong {
-                place: LinePlace {
-                    entry: self.entry.clone(),
-                    line: self.next_line,
-                },
-                limit: self.max_line_bytes,
-            });
         }
         Ok(())
     }

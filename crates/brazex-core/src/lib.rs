@@ -8,6 +8,7 @@
 //! bounded; every data error names `ENTRY:LINE` or a byte offset ([`error`]).
 
 pub mod archive;
+pub mod cancel;
 pub mod civil;
 mod decode;
 pub mod delimited;

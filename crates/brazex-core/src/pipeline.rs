@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
+use crate::cancel;
 use crate::decode::{decode_all, ReadAhead, Route};
 use crate::encode::{Encoder, NdjsonEncoder, Sink, WriteSink};
 use crate::error::{Error, LinePlace, Result};
@@ -158,7 +159,7 @@ pub fn run(
         bad_lines,
     )?;
     out.flush()
-        .map_err(|e| Error::io("cannot write the output", e))?;
+        .map_err(|e| Error::io(crate::encode::WRITE_FAILED, e))?;
     Ok(summary)
 }
 
@@ -214,13 +215,20 @@ pub fn run_with<E: Encoder>(
         let written = write_in_order(out_rx, sink, &mut bad_lines, gate);
         // Decoders waiting for the writer must not wait for ever once it stopped.
         gate.close();
-        let decoded = decoder.join().unwrap_or(Err(Error::Cancelled));
+        let decoded = decoder
+            .join()
+            .unwrap_or(Err(Error::Internal("the decode thread panicked")));
         Ok::<_, Error>((decoded, written))
     })?;
-    // The first error in input order wins: a bad line the writer met comes before any
-    // damage the decoder met later.
+    // Every error reaches the writer in its place (a decoder's error as a block of
+    // its own), so the writer's is the first in input order. The decoder's own
+    // result is `Stopped` then; had the writer got no error, the decoder has none.
     let summary = written?;
-    Ok(summary.with_decoded(&decoded?, started))
+    let decoded = decoded.map_err(|e| match e {
+        Error::Stopped => Error::Internal("decoding stopped before the input ended"),
+        e => e,
+    })?;
+    Ok(summary.with_decoded(&decoded, started))
 }
 
 /// A worker: parses and selects blocks until the input ends or the writer goes away.
@@ -232,12 +240,17 @@ fn work<E: Encoder>(
     recycler: &Recycler,
 ) {
     let mut scratch = Scratch::new(options);
-    for block in blocks {
+    // A worker goes on after a block that failed: an earlier block, on another
+    // worker, may hold an earlier error, and only the writer, which meets them in
+    // order, knows which is first. It stops when the writer does.
+    for mut block in blocks {
         let (seq, last, ahead) = (block.seq, block.last, block.ahead);
-        let result = process_block(&block, options, &mut scratch, &mut encoder);
+        let result = match block.error.take() {
+            Some(error) => Err(error),
+            None => process_block(&block, options, &mut scratch, &mut encoder),
+        };
         recycler.give(block.data);
-        let failed = result.is_err();
-        if out.send((seq, last, ahead, result)).is_err() || failed {
+        if out.send((seq, last, ahead, result)).is_err() {
             return;
         }
     }
@@ -258,7 +271,11 @@ fn run_on_one_thread<E: Encoder>(
     let mut encoder = make_encoder();
     let mut scratch = Scratch::new(options);
     let mut summary = Summary::default();
-    let mut emit = |block: Block| {
+    let mut emit = |mut block: Block| {
+        if let Some(error) = block.error.take() {
+            return Err(error);
+        }
+        cancel::check()?;
         let result = process_block(&block, options, &mut scratch, &mut encoder);
         recycler.give(block.data);
         write_block(result?, sink, &mut bad_lines, &mut summary)
@@ -385,6 +402,7 @@ fn write_in_order<B>(
     let mut waiting: BTreeMap<Seq, (bool, bool, Result<OutBlock<B>>)> = BTreeMap::new();
     let mut next = Seq::default();
     for (seq, last, ahead, result) in results {
+        cancel::check()?;
         waiting.insert(seq, (last, ahead, result));
         while let Some((last, ahead, result)) = waiting.remove(&next) {
             if ahead {

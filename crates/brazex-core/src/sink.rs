@@ -2,11 +2,11 @@
 //! complete.
 //!
 //! A [`Parts`] writes `part-00000.<ext>`, `part-00001.<ext>` … in a folder (or one
-//! file, or stdout), each under a temporary name and renamed when closed, counting
-//! its rows and bytes and hashing it (SHA-256) for the manifest. If the run fails,
-//! the part being written is removed (it never had its final name) and so are the
-//! parts already closed, so a half-finished run leaves nothing a loader would pick
-//! up. [`ByteSink`] writes NDJSON or CSV blocks into parts, one [`Parts`] per table,
+//! file, or stdout), counting each part's rows and bytes and hashing it (SHA-256) for
+//! the manifest. Files are written into the run's [`Stage`]: a closed part stays
+//! under its temporary name until the whole run commits, and a run that does not
+//! commit removes them all (`crate::output`), so a half-finished run leaves nothing
+//! a loader would pick up. [`ByteSink`] writes NDJSON or CSV blocks into parts, one [`Parts`] per table,
 //! rotating exactly at `--rows-per-file` and `--max-file-bytes` on row boundaries.
 //! The Parquet sink (`brazex-parquet`) uses [`Parts`] the same way.
 
@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::encode::Sink;
 use crate::error::{Error, Result};
-use crate::output::AtomicFile;
+use crate::output::{Stage, StagedFile};
 
 /// `--compress` for NDJSON and CSV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -82,7 +82,7 @@ struct Hashing {
 }
 
 enum Dest {
-    File(AtomicFile),
+    File(StagedFile),
     Stdout(BufWriter<io::Stdout>),
 }
 
@@ -112,6 +112,8 @@ pub struct PartWriter {
     /// Rows in this part so far (kept by the format's sink).
     pub rows: u64,
     path: String,
+    /// Where the part goes (its full path, or `<stdout>`), for error messages.
+    dest: String,
 }
 
 enum Compressor {
@@ -150,9 +152,15 @@ impl Write for PartWriter {
 }
 
 impl PartWriter {
+    /// Writes `bytes`; an error names the part.
+    pub fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.write_all(bytes)
+            .map_err(|e| Error::io(format!("cannot write {}", self.dest), e))
+    }
+
     /// Ends compression, renames the file to its final name and describes it.
     pub fn close(self) -> Result<FileEntry> {
-        let what = |e| Error::io(format!("cannot write {}", self.path), e);
+        let what = |e| Error::io(format!("cannot write {}", self.dest), e);
         let mut hashing = match self.inner {
             Compressor::Plain(w) => w,
             Compressor::Gzip(w) => w.finish().map_err(what)?,
@@ -160,7 +168,7 @@ impl PartWriter {
         };
         hashing.flush().map_err(what)?;
         match hashing.dest {
-            Dest::File(f) => f.commit()?,
+            Dest::File(f) => f.finish()?,
             Dest::Stdout(mut s) => s.flush().map_err(what)?,
         }
         Ok(FileEntry {
@@ -169,6 +177,14 @@ impl PartWriter {
             bytes: hashing.bytes,
             sha256: hex(&hashing.hash.finalize()),
         })
+    }
+}
+
+/// The full path of a folder part named `shown` (relative to `base`), for messages.
+fn hashing_dest_shown(target: &Target, shown: &str, base: &Option<PathBuf>) -> Option<String> {
+    match (target, base) {
+        (Target::Dir(_), Some(base)) => Some(base.join(shown).display().to_string()),
+        _ => None,
     }
 }
 
@@ -183,28 +199,33 @@ pub struct Parts {
     options: PartOptions,
     /// Folder part names are relative to (for the manifest).
     base: Option<PathBuf>,
+    stage: Stage,
     next: u32,
     current: Option<PartWriter>,
     done: Vec<FileEntry>,
-    finished: bool,
 }
 
 impl Parts {
-    /// Parts of `target`; with a folder, `base` is the folder the manifest lives in
-    /// (the target itself, or its parent for `--tables` subfolders).
-    pub fn new(target: Target, options: PartOptions, base: Option<PathBuf>) -> Result<Parts> {
+    /// Parts of `target`, written into `stage`; with a folder, `base` is the folder
+    /// the manifest lives in (the target itself, or its parent for `--tables`
+    /// subfolders).
+    pub fn new(
+        target: Target,
+        options: PartOptions,
+        base: Option<PathBuf>,
+        stage: Stage,
+    ) -> Result<Parts> {
         if let Target::Dir(dir) = &target {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+            stage.create_dir_all(dir)?;
         }
         Ok(Parts {
             target,
             options,
             base,
+            stage,
             next: 0,
             current: None,
             done: Vec::new(),
-            finished: false,
         })
     }
 
@@ -229,7 +250,7 @@ impl Parts {
                 "<stdout>".to_string(),
             ),
             Target::File(path) => (
-                Dest::File(AtomicFile::create(path)?),
+                Dest::File(self.stage.create(path)?),
                 path.display().to_string(),
             ),
             Target::Dir(dir) => {
@@ -246,7 +267,7 @@ impl Parts {
                         .map_or(name.clone(), |p| p.to_string_lossy().into_owned()),
                     None => name,
                 };
-                (Dest::File(AtomicFile::create(&path)?), shown)
+                (Dest::File(self.stage.create(&path)?), shown)
             }
         };
         self.next += 1;
@@ -266,11 +287,16 @@ impl Parts {
                     .map_err(|e| Error::io(format!("cannot start zstd for {path}"), e))?,
             ),
         };
+        let dest = match &hashing_dest_shown(&self.target, &path, &self.base) {
+            Some(full) => full.clone(),
+            None => path.clone(),
+        };
         Ok(self.current.insert(PartWriter {
             inner,
             written: 0,
             rows: 0,
             path,
+            dest,
         }))
     }
 
@@ -311,11 +337,10 @@ impl Parts {
                 .is_some_and(|limit| part_bytes + bytes > limit)
     }
 
-    /// Closes the last part and returns every part written. A run with no rows still
-    /// gets one (empty) part, so that a loader finds the table and its schema.
+    /// Closes the last part and returns every part written (they become visible
+    /// when the run commits).
     pub fn finish(mut self) -> Result<Vec<FileEntry>> {
         self.close_current()?;
-        self.finished = true;
         Ok(std::mem::take(&mut self.done))
     }
 
@@ -327,21 +352,6 @@ impl Parts {
     /// The folder the manifest names parts relative to.
     pub fn base(&self) -> Option<&Path> {
         self.base.as_deref()
-    }
-}
-
-impl Drop for Parts {
-    /// A run that did not finish removes the parts it had already closed: with no
-    /// manifest, a loader must not find part of the data under final names.
-    fn drop(&mut self) {
-        if self.finished {
-            return;
-        }
-        if let (Target::Dir(_), Some(base)) = (&self.target, &self.base) {
-            for entry in &self.done {
-                let _ = std::fs::remove_file(base.join(&entry.path));
-            }
-        }
     }
 }
 
@@ -375,8 +385,7 @@ impl ByteSink {
             if parts.current.is_none() {
                 let part = parts.open()?;
                 if let Some(header) = header {
-                    part.write_all(header)
-                        .map_err(|e| Error::io("cannot write the output", e))?;
+                    part.put(header)?;
                 }
             }
             // As many rows as fit in the open part.
@@ -400,11 +409,13 @@ impl ByteSink {
                 added_bytes += len;
                 end_row += 1;
             }
-            let part = parts.current.as_mut().ok_or(Error::Cancelled)?;
+            let part = parts
+                .current
+                .as_mut()
+                .ok_or(Error::Internal("no part is open"))?;
             if end_row > row {
                 let stop = rows.ends[end_row - 1];
-                part.write_all(&rows.data[start..stop])
-                    .map_err(|e| Error::io("cannot write the output", e))?;
+                part.put(&rows.data[start..stop])?;
                 part.rows += (end_row - row) as u64;
                 start = stop;
                 row = end_row;
@@ -424,8 +435,7 @@ impl ByteSink {
                 // No rows: an empty part (with its header) still shows the table.
                 let part = parts.open()?;
                 if let Some(header) = &header {
-                    part.write_all(header)
-                        .map_err(|e| Error::io("cannot write the output", e))?;
+                    part.put(header)?;
                 }
             }
             all.push(parts.finish()?);
@@ -446,6 +456,7 @@ impl Sink<Vec<Rows>> for ByteSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::Staging;
 
     fn rows(lines: &[&str]) -> Rows {
         let mut r = Rows::default();
@@ -466,14 +477,21 @@ mod tests {
             max_file_bytes: Some(12),
             ..PartOptions::default()
         };
-        let parts =
-            Parts::new(Target::Dir(out.clone()), options, Some(out.clone())).expect("parts");
+        let staging = Staging::new();
+        let parts = Parts::new(
+            Target::Dir(out.clone()),
+            options,
+            Some(out.clone()),
+            staging.stage(),
+        )
+        .expect("parts");
         let mut sink = ByteSink::new(vec![(parts, Some(b"h\n".to_vec()))]);
         sink.write_block(vec![rows(&["a\n", "b\n", "c\n", "d\n"])], 4)
             .expect("write");
         sink.write_block(vec![rows(&["eeeeeeeeeeeeeeeeeeee\n", "f\n"])], 2)
             .expect("write");
         let files = sink.finish().expect("finish").remove(0);
+        staging.commit().expect("commit");
         let names: Vec<(&str, u64)> = files.iter().map(|f| (f.path.as_str(), f.rows)).collect();
         assert_eq!(
             names,
@@ -502,13 +520,30 @@ mod tests {
             rows_per_file: Some(1),
             ..PartOptions::default()
         };
-        let parts =
-            Parts::new(Target::Dir(out.clone()), options, Some(out.clone())).expect("parts");
+        let staging = Staging::new();
+        staging.claim_dir(&out).expect("claim");
+        let parts = Parts::new(
+            Target::Dir(out.clone()),
+            options,
+            Some(out.clone()),
+            staging.stage(),
+        )
+        .expect("parts");
         let mut sink = ByteSink::new(vec![(parts, None)]);
         sink.write_block(vec![rows(&["{}\n", "{}\n"])], 2)
             .expect("write");
-        assert!(out.join("part-00000.ndjson.gz").exists());
+        // A closed part waits under its temporary name for the run to commit.
+        assert!(!out.join("part-00000.ndjson.gz").exists());
+        let temporaries = std::fs::read_dir(&out)
+            .expect("list")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".brazex-tmp"))
+            })
+            .count();
+        assert_eq!(temporaries, 2, "one closed part, one open");
         drop(sink);
-        assert_eq!(std::fs::read_dir(&out).expect("list").count(), 0);
+        drop(staging);
+        assert!(!out.exists(), "the folder the run created is gone too");
     }
 }

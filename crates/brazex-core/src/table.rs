@@ -383,7 +383,7 @@ pub fn infer_types(
         ..options.clone()
     };
     match run_with(inputs, &sample_options, &make, &mut sink, None) {
-        Ok(_) | Err(Error::Cancelled) => {}
+        Ok(_) | Err(Error::Stopped) => {}
         Err(e) => return Err(e),
     }
     Ok(unknown
@@ -442,7 +442,7 @@ impl Sink<Vec<Seen>> for InferSink {
         self.rows += rows;
         if self.rows >= self.max_rows {
             // Enough: stop the sampling run (the caller treats this as the end).
-            return Err(Error::Cancelled);
+            return Err(Error::Stopped);
         }
         Ok(())
     }

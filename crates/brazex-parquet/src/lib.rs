@@ -333,7 +333,10 @@ impl ParquetSink {
 
     fn open(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
         table.parts.open()?;
-        let part = table.parts.take_current().ok_or(Error::Cancelled)?;
+        let part = table
+            .parts
+            .take_current()
+            .ok_or(Error::Internal("no part is open"))?;
         let mut properties = (*table.properties).clone();
         // Readers (pyarrow, DuckDB, Spark) take the Arrow schema from this key: the
         // timestamp time zone and the list field names come back as written.
@@ -359,7 +362,10 @@ impl ParquetSink {
 
     /// Hands a new row group's column writers to the encoder threads.
     fn start_group(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
-        let part = table.part.as_mut().ok_or(Error::Cancelled)?;
+        let part = table
+            .part
+            .as_mut()
+            .ok_or(Error::Internal("no part is open"))?;
         // The new group's ordinal: after those appended and the one closing.
         let ordinal = part.groups + usize::from(part.closing.is_some());
         let writers = part
@@ -395,7 +401,10 @@ impl ParquetSink {
             .map(|g| g.nanos.load(Ordering::Relaxed))
             .collect();
         table.threads = pool.balance(&costs);
-        let part = table.part.as_mut().ok_or(Error::Cancelled)?;
+        let part = table
+            .part
+            .as_mut()
+            .ok_or(Error::Internal("no part is open"))?;
         part.closing = Some((keys, part.group_rows));
         part.group_rows = 0;
         Ok(())
@@ -404,7 +413,10 @@ impl ParquetSink {
     /// Appends the row group the encoders were closing (if any), in column order,
     /// waiting for the chunks not finished yet.
     fn append_closed(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
-        let part = table.part.as_mut().ok_or(Error::Cancelled)?;
+        let part = table
+            .part
+            .as_mut()
+            .ok_or(Error::Internal("no part is open"))?;
         let Some((keys, rows)) = part.closing.take() else {
             return Ok(());
         };
@@ -466,7 +478,10 @@ impl ParquetSink {
                     limit.saturating_sub(table.rows_in_part) as usize
                 });
             let group_room = {
-                let part = table.part.as_ref().ok_or(Error::Cancelled)?;
+                let part = table
+                    .part
+                    .as_ref()
+                    .ok_or(Error::Internal("no part is open"))?;
                 options
                     .row_group_rows
                     .max(1)
@@ -498,7 +513,10 @@ impl ParquetSink {
             .map_err(|e| parquet_error("cannot encode Parquet", e))?;
             table.rows_in_part += take as u64;
             offset += take;
-            let part = table.part.as_mut().ok_or(Error::Cancelled)?;
+            let part = table
+                .part
+                .as_mut()
+                .ok_or(Error::Internal("no part is open"))?;
             part.group_rows += take;
             part.group_batches += 1;
             // The encoders have had this batch's predecessor: what they hold now
@@ -509,7 +527,10 @@ impl ParquetSink {
                 Self::close_group(table, pool)?;
                 Self::start_group(table, pool)?;
             }
-            let part = table.part.as_ref().ok_or(Error::Cancelled)?;
+            let part = table
+                .part
+                .as_ref()
+                .ok_or(Error::Internal("no part is open"))?;
             let size = part.writer.bytes_written() as u64 + table.buffered() as u64;
             let full_bytes = table.parts.is_dir()
                 && table

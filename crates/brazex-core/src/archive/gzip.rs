@@ -165,6 +165,13 @@ impl GzipDecoder {
             .decompress(data, &mut self.out, FlushDecompress::None);
         let consumed = (self.inflate.total_in() - before_in) as usize;
         let produced = (self.inflate.total_out() - before_out) as usize;
+        // What inflate produced before it found the damage is handed on first: the
+        // lines before the damage are then the same however the input was chunked.
+        if produced > 0 {
+            self.crc.update(&self.out[..produced]);
+            self.member_len += produced as u64;
+            sink.data(&self.out[..produced])?;
+        }
         let status = status.map_err(|e| {
             archive_error(
                 &self.input,
@@ -173,11 +180,6 @@ impl GzipDecoder {
                 ArchiveErrorKind::CorruptDeflate(e.to_string()),
             )
         })?;
-        if produced > 0 {
-            self.crc.update(&self.out[..produced]);
-            self.member_len += produced as u64;
-            sink.data(&self.out[..produced])?;
-        }
         if status == Status::StreamEnd {
             self.state = State::Trailer;
         } else if consumed == 0 && produced == 0 {

@@ -294,6 +294,9 @@ impl ZipDecoder {
             .decompress(data, &mut self.out, FlushDecompress::None);
         let consumed = (self.inflate.total_in() - before_in) as usize;
         let produced = (self.inflate.total_out() - before_out) as usize;
+        // What inflate produced before it found the damage is handed on first: the
+        // lines before the damage are then the same however the input was chunked.
+        self.entry_data(consumed, produced, sink)?;
         let status = match status {
             Ok(status) => status,
             Err(e) => {
@@ -301,7 +304,6 @@ impl ZipDecoder {
                 return Err(self.error_at(at, ArchiveErrorKind::CorruptDeflate(e.to_string())));
             }
         };
-        self.entry_data(consumed, produced, sink)?;
         if status == Status::StreamEnd {
             self.end_of_data(sink)?;
         } else if consumed == 0 && produced == 0 {

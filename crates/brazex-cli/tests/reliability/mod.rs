@@ -1,0 +1,405 @@
+//! A stopped run leaves nothing where a loader looks; the same bad input gives the
+//! same first error whatever `--jobs` is; output errors say their cause once.
+//!
+//! Signals are real (`kill`), archives are written by Python's zipfile and damaged
+//! by flipping one bit, the full disk is a real tmpfs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{brazex, generate_pair};
+
+/// Names in `dir` (recursively, relative), sorted; empty when it does not exist.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&at) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path.clone());
+            }
+            names.push(
+                path.strip_prefix(dir)
+                    .expect("inside")
+                    .display()
+                    .to_string(),
+            );
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Files a loader would pick up: any name not hidden.
+fn visible_files(dir: &Path) -> Vec<String> {
+    tree(dir)
+        .into_iter()
+        .filter(|n| {
+            let file = Path::new(n)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned());
+            !file.unwrap_or_default().starts_with('.') && dir.join(n).is_file()
+        })
+        .collect()
+}
+
+/// Generated users as NDJSON lines, to feed a run through its stdin.
+fn lines(dir: &Path, users: u64) -> Vec<u8> {
+    let (_, ndjson) = generate_pair(dir, users, 1000, 7);
+    std::fs::read(ndjson).expect("ndjson")
+}
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_brazex"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn brazex")
+}
+
+fn kill(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal}");
+}
+
+/// Waits until `dir` holds at least `n` temporaries (parts being or already written).
+fn wait_for_temporaries(dir: &Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tree(dir)
+        .iter()
+        .filter(|n| n.ends_with(".brazex-tmp"))
+        .count()
+        < n
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no temporaries appeared in {}",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Feeds `data` to the child's stdin over and over (keeping the run busy reading)
+/// until the child goes away.
+fn feed_forever(child: &mut Child, data: Vec<u8>) -> std::thread::JoinHandle<()> {
+    let mut stdin = child.stdin.take().expect("stdin");
+    std::thread::spawn(move || while stdin.write_all(&data).is_ok() {})
+}
+
+fn finish(child: Child) -> (Option<i32>, String, Duration) {
+    let started = Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+fn a_signal_cancels_the_run_and_removes_everything_it_wrote() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = lines(dir.path(), 3000);
+    for (signal, code) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
+        let out = dir.path().join(format!("out-{signal}"));
+        let target = format!("{}/", out.display());
+        let mut child = spawn(&[
+            "process",
+            "--format",
+            "parquet",
+            "-o",
+            &target,
+            "--rows-per-file",
+            "500",
+            "--row-group-rows",
+            "100",
+        ]);
+        let feeder = feed_forever(&mut child, data.clone());
+        // Two parts already closed (waiting for the commit) and a third being written.
+        wait_for_temporaries(&out, 3);
+        kill(&child, signal);
+        let (status, stderr, _) = finish(child);
+        drop(feeder);
+        assert_eq!(status, Some(code), "SIG{signal}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cancelled by SIG{signal}")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("nothing was committed"), "{stderr}");
+        assert!(!stderr.contains("pipeline was stopped"), "{stderr}");
+        // The folder the run made is gone with every part and temporary in it.
+        assert_eq!(tree(&out), Vec::<String>::new(), "SIG{signal}");
+    }
+}
+
+#[test]
+fn a_run_blocked_on_its_input_is_cancelled_too_and_a_second_signal_is_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = lines(dir.path(), 1200);
+    // The input stops arriving but stays open: the run waits in a read, and cannot
+    // see the request to stop; the grace period ends it, with the same cleanup.
+    for second_signal in [false, true] {
+        let out = dir.path().join(format!("rows-{second_signal}.ndjson"));
+        let mut child = spawn(&["process", "-o", out.to_str().expect("utf-8")]);
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&data).expect("feed");
+        stdin.flush().expect("flush");
+        wait_for_temporaries(dir.path(), 1);
+        kill(&child, "INT");
+        if second_signal {
+            std::thread::sleep(Duration::from_millis(200));
+            kill(&child, "INT");
+        }
+        let (status, stderr, took) = finish(child);
+        drop(stdin);
+        assert_eq!(status, Some(130), "{stderr}");
+        assert!(stderr.contains("cancelled by SIGINT"), "{stderr}");
+        if second_signal {
+            assert!(
+                took < Duration::from_secs(3),
+                "a second Ctrl-C exits at once: {took:?}"
+            );
+        }
+        let left: Vec<String> = tree(dir.path())
+            .into_iter()
+            .filter(|n| {
+                n.starts_with("rows-") || n.contains("brazex-tmp") || n.contains("brazex-lock")
+            })
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "second signal: {second_signal}");
+    }
+}
+
+#[test]
+fn a_killed_run_shows_no_part_and_the_next_run_removes_its_temporaries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = lines(dir.path(), 3000);
+    let out = dir.path().join("out");
+    let target = format!("{}/", out.display());
+    let mut child = spawn(&[
+        "process",
+        "--format",
+        "csv",
+        "-o",
+        &target,
+        "--rows-per-file",
+        "300",
+    ]);
+    let feeder = feed_forever(&mut child, data.clone());
+    wait_for_temporaries(&out, 3);
+    // SIGKILL: no cleanup can run. Closed parts are still under temporary names.
+    child.kill().expect("kill -9");
+    let _ = finish(child);
+    drop(feeder);
+    assert_eq!(
+        visible_files(&out),
+        Vec::<String>::new(),
+        "{:?}",
+        tree(&out)
+    );
+    let stale = tree(&out)
+        .iter()
+        .filter(|n| n.ends_with(".brazex-tmp"))
+        .count();
+    assert!(stale >= 3, "{:?}", tree(&out));
+
+    let run = brazex(&[
+        "process",
+        "--format",
+        "csv",
+        "-o",
+        &target,
+        "--rows-per-file",
+        "1000",
+    ])
+    .stdin(data)
+    .run();
+    run.assert_success();
+    run.assert_stderr_contains(&format!(
+        "removed {stale} temporary files left by an earlier run"
+    ));
+    assert_eq!(
+        tree(&out),
+        [
+            "_manifest.json",
+            "part-00000.csv",
+            "part-00001.csv",
+            "part-00002.csv"
+        ]
+    );
+    // A committed export is still refused.
+    let again = brazex(&["process", "--format", "csv", "-o", &target])
+        .stdin(b"{}\n".to_vec())
+        .run();
+    again.assert_exit(2);
+    again.assert_stderr_contains("already holds brazex output");
+}
+
+/// A zip of `users` generated users in `entries` entries, written by Python's zipfile.
+fn python_zip(dir: &Path, users: u64, entries: u64) -> PathBuf {
+    let data = lines(dir, users);
+    let ndjson = dir.join("users.ndjson");
+    std::fs::write(&ndjson, data).expect("write");
+    let zip = dir.join("users.zip");
+    let script = format!(
+        "import zipfile\n\
+         lines = open({n:?}, 'rb').read().splitlines(keepends=True)\n\
+         per = (len(lines) + {entries} - 1) // {entries}\n\
+         with zipfile.ZipFile({z:?}, 'w', zipfile.ZIP_DEFLATED) as z:\n\
+         \x20   for i in range({entries}):\n\
+         \x20       z.writestr('%04d.txt' % i, b''.join(lines[i * per:(i + 1) * per]))\n",
+        n = ndjson.display().to_string(),
+        z = zip.display().to_string(),
+    );
+    let status = Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .expect("python3");
+    assert!(status.success(), "python3 zipfile");
+    zip
+}
+
+/// Where the compressed data of entry `index` lies in a zip (from its local header).
+fn entry_data(zip: &[u8], index: usize) -> std::ops::Range<usize> {
+    let mut at = 0;
+    for i in 0.. {
+        assert_eq!(&zip[at..at + 4], b"PK\x03\x04", "local header {i}");
+        let u16_at = |o: usize| u16::from_le_bytes([zip[at + o], zip[at + o + 1]]) as usize;
+        let size = u32::from_le_bytes(zip[at + 18..at + 22].try_into().expect("4 bytes")) as usize;
+        let start = at + 30 + u16_at(26) + u16_at(28);
+        if i == index {
+            return start..start + size;
+        }
+        at = start + size;
+    }
+    unreachable!()
+}
+
+#[test]
+fn a_damaged_archive_gives_one_error_whatever_the_jobs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = python_zip(dir.path(), 2000, 4);
+    let good = std::fs::read(&zip).expect("zip");
+    let third = entry_data(&good, 2);
+    let mut kinds = std::collections::BTreeSet::new();
+    for k in 0..8 {
+        let mut damaged = good.clone();
+        let at = third.start + (third.end - third.start) * (2 * k + 1) / 16;
+        damaged[at] ^= 1 << (k % 8);
+        let path = dir.path().join(format!("damaged-{k}.zip"));
+        std::fs::write(&path, &damaged).expect("write");
+        let file = path.to_str().expect("utf-8");
+        let mut seen = std::collections::BTreeSet::new();
+        for jobs in ["1", "2", "4"] {
+            for _ in 0..4 {
+                let run = brazex(&["process", "-q", "--jobs", jobs, file]).run();
+                run.assert_exit(1);
+                seen.insert(run.stderr.clone());
+            }
+            // Through a pipe the archive is one stream; the error is the same.
+            let run = brazex(&["process", "-q", "--jobs", jobs])
+                .stdin(damaged.clone())
+                .run();
+            run.assert_exit(1);
+            seen.insert(run.stderr.replace("<stdin>", file));
+        }
+        assert_eq!(seen.len(), 1, "flip {k} at byte {at}: {seen:#?}");
+        let message = seen.pop_first().expect("one message");
+        assert!(message.contains("damaged-"), "{message}");
+        assert!(message.contains("!0002.txt"), "the third entry: {message}");
+        assert!(!message.contains("stopped"), "{message}");
+        kinds.insert(if message.contains("invalid JSON") {
+            "line"
+        } else {
+            "archive"
+        });
+    }
+    // Both kinds of first error were met: a garbled line before the damage is
+    // detected, and the damage itself.
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+}
+
+#[test]
+fn a_full_disk_is_one_clean_message_and_leaves_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (zip, _) = generate_pair(dir.path(), 400, 100, 3);
+    // A 64 KiB tmpfs in a mount namespace of its own (root, as CI runs).
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).expect("mkdir");
+    for output in ["rows.ndjson", "out/"] {
+        let script = format!(
+            "mount -t tmpfs -o size=64k tmpfs {disk} || exit 99; \
+             {bin} process -q {zip} --format csv -o {disk}/{output}; code=$?; \
+             echo; ls -A {disk}; exit $code",
+            disk = disk.display(),
+            bin = env!("CARGO_BIN_EXE_brazex"),
+            zip = zip.display(),
+        );
+        let out = Command::new("unshare")
+            .args(["--mount", "sh", "-c", &script])
+            .output()
+            .expect("unshare");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_ne!(
+            out.status.code(),
+            Some(99),
+            "this test mounts a small tmpfs and needs root (as CI has): {stderr}"
+        );
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(
+            lines[0].starts_with("brazex: error: cannot write "),
+            "{stderr}"
+        );
+        assert!(
+            lines[0].contains(&format!("{}/", disk.display())),
+            "names the file: {stderr}"
+        );
+        assert_eq!(
+            lines[0].matches("No space left on device").count(),
+            1,
+            "the cause once: {stderr}"
+        );
+        assert_eq!(stdout.trim(), "", "nothing left on the full disk: {stdout}");
+    }
+}
+
+#[test]
+fn an_output_url_is_refused_not_written_as_a_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for flag in ["-o", "--errors-to"] {
+        let mut args = vec!["process", "-q"];
+        if flag == "--errors-to" {
+            args.extend(["--on-error", "skip"]);
+        }
+        args.extend([flag, "s3://stage/braze/"]);
+        let run = Command::new(env!("CARGO_BIN_EXE_brazex"))
+            .args(&args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run");
+        assert_eq!(run.status.code(), Some(2), "{flag}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains("not s3:// URLs"), "{stderr}");
+        assert_eq!(
+            tree(dir.path()),
+            Vec::<String>::new(),
+            "{flag}: no folder s3: made"
+        );
+    }
+}
