@@ -1,0 +1,462 @@
+//! The entry functions of brazex's fuzz targets: one per parser of untrusted bytes.
+//!
+//! Every archive, line and expression brazex reads comes from outside. Each function
+//! here takes arbitrary bytes, runs one parser on them, and asserts what must hold
+//! whatever the bytes are: no panic, and where a second, independent answer exists,
+//! the same answer (the same decode in any chunking, the same verdict on a line as
+//! serde_json, no row the `--where` pre-check drops that the expression keeps).
+//!
+//! The same functions run in three places: under libFuzzer (`cargo +nightly fuzz run
+//! TARGET`, the binaries in `fuzz_targets/`), as small replay programs on stable
+//! (`cargo run -p brazex-fuzz --bin TARGET -- FILE|DIR…`), and in `cargo test`, which
+//! replays every committed corpus (`corpus/TARGET/`, seeded from `fixtures/`) so CI on
+//! stable checks every input the fuzzers kept, and every regression found.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use brazex_core::archive::{read_central_directory, Decoder, EntrySink, Format, ZipDecoder};
+use brazex_core::delimited::CsvEncoder;
+use brazex_core::encode::Encoder;
+use brazex_core::error::{Error, LinePlace, Result};
+use brazex_core::filter::{Filter, FilterScratch};
+use brazex_core::frame::{Block, Framer};
+use brazex_core::path::{parse_select, parse_select_pinned};
+use brazex_core::record::RecordParser;
+use brazex_core::select::Selection;
+use brazex_core::table::Plan;
+use brazex_parquet::ParquetEncoder;
+
+/// Decompressed bytes an entry keeps for comparison; the rest is only counted, so a
+/// small input that inflates to a lot stays cheap.
+const KEEP_BYTES: usize = 1 << 20;
+
+/// Real user lines (the fixtures' sources), for the targets that run an expression or
+/// a selection on records.
+const RECORDS: &[&str] = &[
+    include_str!("../../fixtures/source/users-000.txt"),
+    include_str!("../../fixtures/source/users-001.txt"),
+    include_str!("../../fixtures/source/users-002.txt"),
+];
+
+/// The zip stream decoder: the same input fed whole and in uneven chunks (sizes drawn
+/// from the first byte) decodes to the same entries, or fails with the same error.
+pub fn zip_stream(data: &[u8]) {
+    same_decode_in_any_chunking(Format::Zip, data);
+}
+
+/// gzip (one or more members): the same as [`zip_stream`].
+pub fn gzip(data: &[u8]) {
+    same_decode_in_any_chunking(Format::Gzip, data);
+}
+
+fn same_decode_in_any_chunking(format: Format, data: &[u8]) {
+    let Some((&seed, bytes)) = data.split_first() else {
+        return;
+    };
+    let whole = decode(format, bytes, &mut Chunks::whole());
+    let pieces = decode(format, bytes, &mut Chunks::uneven(seed));
+    assert_eq!(whole, pieces, "chunking seed {seed}");
+}
+
+/// The central-directory reader, and the entry-by-entry decode it drives (zip files
+/// and ranged downloads decode each entry from the directory's ranges): no panic on
+/// any directory, and the stream decoder with the directory at hand neither.
+pub fn central_directory(data: &[u8]) {
+    let Ok(central) = read_central_directory(&mut std::io::Cursor::new(data)) else {
+        return;
+    };
+    let input: Arc<str> = Arc::from("fuzz.zip");
+    for range in central.entry_ranges() {
+        let start = usize::try_from(range.start).unwrap_or(usize::MAX);
+        let end = usize::try_from(range.end).unwrap_or(usize::MAX);
+        let Some(bytes) = data.get(start.min(end)..end.min(data.len())) else {
+            continue;
+        };
+        let mut decoder =
+            ZipDecoder::single_entry(input.clone(), Some(central.clone()), range.start);
+        let mut sink = Collect::default();
+        let _ = decoder
+            .feed(bytes, &mut sink)
+            .and_then(|()| decoder.finish(&mut sink));
+    }
+    let mut decoder = Decoder::new(Format::Zip, input, Some(central));
+    let mut sink = Collect::default();
+    let _ = decoder
+        .feed(data, &mut sink)
+        .and_then(|()| decoder.finish(&mut sink));
+}
+
+/// The framer: blocks hold whole lines, give back exactly the bytes fed (in any
+/// chunking and block size), number their lines right, and only a line longer than
+/// the limit is an error.
+pub fn framer(data: &[u8]) {
+    let [a, b, seed, bytes @ ..] = data else {
+        return;
+    };
+    let block_bytes = 1 + usize::from(*a % 64);
+    let max_line = 1 + usize::from(*b % 128);
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut emit = |block: Block| {
+        blocks.push(block);
+        Ok(())
+    };
+    let mut framer = Framer::new(block_bytes, max_line, &mut emit);
+    framer.set_input(Arc::from("fuzz"));
+    let mut chunks = Chunks::uneven(*seed);
+    let result = framer.start_entry(None).and_then(|()| {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let n = chunks.next_len().min(rest.len());
+            framer.data(&rest[..n])?;
+            rest = &rest[n..];
+        }
+        framer.end_entry()
+    });
+    drop(framer);
+    let longest = bytes
+        .split(|&c| c == b'\n')
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0);
+    match result {
+        Err(Error::LineTooLong { limit, .. }) => {
+            assert_eq!(limit, max_line);
+            assert!(longest > max_line, "only an over-long line is an error");
+        }
+        Err(e) => panic!("unexpected framer error: {e}"),
+        Ok(()) => {
+            let joined: Vec<u8> = blocks.iter().flat_map(|b| b.data.iter().copied()).collect();
+            assert_eq!(joined, bytes, "blocks give back the bytes fed");
+            let mut line = 1;
+            for (i, block) in blocks.iter().enumerate() {
+                assert_eq!(block.first_line, line, "block {i}'s first line");
+                line += block.data.iter().filter(|&&c| c == b'\n').count() as u64;
+                if i + 1 < blocks.len() {
+                    assert!(
+                        block.data.ends_with(b"\n"),
+                        "only the last block may end mid-line"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Line validation, differentially: brazex accepts a line exactly when serde_json
+/// reads it as one JSON object (up to serde_json's nesting limit, which is lower than
+/// ours), and a value it accepts re-reads to the same JSON.
+pub fn json_line(data: &[u8]) {
+    let mut parser = RecordParser::default();
+    let ours = parser.parse(data);
+    // serde_json stops at 128 levels, brazex at 1024: compare below both.
+    if nesting(data) >= 120 {
+        return;
+    }
+    // serde_json's strict reading (a lone surrogate escape is an error, as for us;
+    // skipping values with `IgnoredAny` would not check it). A number beyond f64 is
+    // valid JSON that serde_json's `Value` cannot hold: the grammar accepts it.
+    let serde = match serde_json::from_slice::<serde_json::Value>(data) {
+        Ok(value) => value.is_object(),
+        Err(e) => {
+            e.to_string().starts_with("number out of range")
+                && data
+                    .iter()
+                    .find(|c| !c.is_ascii_whitespace())
+                    .is_some_and(|&c| c == b'{')
+        }
+    };
+    match ours {
+        Ok(record) => {
+            assert!(serde, "brazex accepted what serde_json rejects");
+            // Every value's raw text is itself valid JSON.
+            let root = record.root();
+            for (_, value) in root.fields() {
+                let raw = value.raw();
+                assert!(
+                    serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok(),
+                    "a value's raw text is JSON: {}",
+                    String::from_utf8_lossy(raw)
+                );
+            }
+        }
+        Err(e) => assert!(!serde, "brazex rejected what serde_json accepts: {e}"),
+    }
+}
+
+/// `--select` and typed `--select` (`path:type`): any text parses or is a syntax error
+/// (never a panic); a selection that parses writes a valid JSON object for every
+/// record.
+pub fn select(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = parse_select_pinned(text);
+    let Ok(items) = parse_select(text) else {
+        return;
+    };
+    let selection = Selection::new(&items);
+    let mut parser = RecordParser::default();
+    let mut slots = Vec::new();
+    for line in records() {
+        let Ok(record) = parser.parse(line.as_bytes()) else {
+            continue;
+        };
+        let mut out = Vec::new();
+        selection.write(&record, &mut slots, &mut out);
+        let value: serde_json::Value = match serde_json::from_slice(&out) {
+            Ok(v) => v,
+            Err(e) => panic!(
+                "selected output is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out)
+            ),
+        };
+        assert!(value.is_object(), "selected output is an object");
+    }
+}
+
+/// `--where`: any text parses or is a syntax error; an expression that parses runs on
+/// every record, and its literal pre-check never drops a line the expression keeps.
+pub fn r#where(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_780_000_000);
+    let Ok(filter) = Filter::parse_at(text, now) else {
+        return;
+    };
+    let _ = filter.warnings();
+    let prefilter = filter.prefilter();
+    let mut parser = RecordParser::default();
+    let mut scratch = FilterScratch::default();
+    for line in records() {
+        let Ok(record) = parser.parse(line.as_bytes()) else {
+            continue;
+        };
+        let keeps = filter.matches(&record, &mut scratch);
+        if let Some(pre) = &prefilter {
+            if keeps {
+                assert!(
+                    pre.may_match(line.as_bytes()),
+                    "the pre-check dropped a line that `{text}` keeps: {line}"
+                );
+            }
+        }
+    }
+}
+
+/// Typed conversion of any JSON line to the Parquet columns (the whole user object
+/// and `--tables`) and to CSV: a value that does not fit is a column error naming its
+/// place, never a panic, and an encoder that refused a row still encodes the next.
+pub fn typed(data: &[u8]) {
+    let mut parser = RecordParser::default();
+    let Ok(record) = parser.parse(data) else {
+        return;
+    };
+    let place = || LinePlace {
+        entry: Arc::from("fuzz"),
+        line: 1,
+    };
+    let good = RECORDS[0]
+        .lines()
+        .next()
+        .unwrap_or("{}")
+        .as_bytes()
+        .to_vec();
+    let mut good_parser = RecordParser::default();
+    for plan in [Plan::full_object(), Plan::normalized()] {
+        let plan = Arc::new(plan);
+        let mut parquet = ParquetEncoder::new(plan.clone());
+        let mut csv = CsvEncoder::new(plan);
+        check_row(parquet.row(&record, &place));
+        check_row(csv.row(&record, &place));
+        // The encoders go on after this row, whatever became of it.
+        if let Ok(next) = good_parser.parse(&good) {
+            check_row(parquet.row(&next, &place));
+            check_row(csv.row(&next, &place));
+        }
+        drop(parquet.finish_block());
+        drop(csv.finish_block());
+    }
+}
+
+fn check_row(result: Result<()>) {
+    if let Err(e) = result {
+        assert!(
+            matches!(e, Error::Column { .. }),
+            "a typed row fails only with a column error: {e}"
+        );
+        assert!(e.to_string().starts_with("fuzz:1: column "), "{e}");
+    }
+}
+
+fn records() -> impl Iterator<Item = &'static str> {
+    RECORDS
+        .iter()
+        .flat_map(|text| text.lines())
+        .filter(|l| !l.trim().is_empty())
+}
+
+/// Brackets open at the deepest point, counting outside strings.
+fn nesting(data: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &c in data {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// What a decode gave: each entry's name, kept bytes and total length, or the error.
+type Decoded = std::result::Result<Vec<(Option<String>, Vec<u8>, u64)>, String>;
+
+fn decode(format: Format, bytes: &[u8], chunks: &mut Chunks) -> Decoded {
+    let mut decoder = Decoder::new(format, Arc::from("fuzz.input"), None);
+    let mut sink = Collect::default();
+    let mut rest = bytes;
+    let result = (|| {
+        while !rest.is_empty() {
+            let n = chunks.next_len().min(rest.len());
+            decoder.feed(&rest[..n], &mut sink)?;
+            rest = &rest[n..];
+        }
+        decoder.finish(&mut sink)
+    })();
+    match result {
+        Ok(()) => {
+            assert!(!sink.open, "an entry was left open");
+            Ok(sink.entries)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Collects entries as an [`EntrySink`], keeping at most [`KEEP_BYTES`] of each.
+#[derive(Debug, Default)]
+struct Collect {
+    entries: Vec<(Option<String>, Vec<u8>, u64)>,
+    open: bool,
+}
+
+impl EntrySink for Collect {
+    fn start_entry(&mut self, name: Option<&str>) -> Result<()> {
+        assert!(!self.open, "an entry starts inside another");
+        self.open = true;
+        self.entries.push((name.map(str::to_string), Vec::new(), 0));
+        Ok(())
+    }
+
+    fn data(&mut self, bytes: &[u8]) -> Result<()> {
+        assert!(self.open, "data outside an entry");
+        if let Some((_, kept, total)) = self.entries.last_mut() {
+            let room = KEEP_BYTES.saturating_sub(kept.len());
+            kept.extend_from_slice(&bytes[..room.min(bytes.len())]);
+            *total += bytes.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn end_entry(&mut self) -> Result<()> {
+        assert!(self.open, "an entry ends that never started");
+        self.open = false;
+        Ok(())
+    }
+}
+
+/// Chunk sizes to feed a decoder: the whole input at once, or uneven sizes from 1 to
+/// 4 KiB drawn from a seed.
+#[derive(Debug)]
+struct Chunks {
+    state: Option<u32>,
+}
+
+impl Chunks {
+    fn whole() -> Chunks {
+        Chunks { state: None }
+    }
+
+    fn uneven(seed: u8) -> Chunks {
+        Chunks {
+            state: Some(0x9e37_79b9 ^ u32::from(seed).wrapping_mul(0x85eb_ca6b) | 1),
+        }
+    }
+
+    fn next_len(&mut self) -> usize {
+        let Some(state) = self.state.as_mut() else {
+            return usize::MAX;
+        };
+        *state ^= *state << 13;
+        *state ^= *state >> 17;
+        *state ^= *state << 5;
+        // Mostly tiny pieces, to land on every boundary; now and then a large one.
+        match *state % 8 {
+            0 => 1 + (*state >> 8) as usize % 4096,
+            _ => 1 + (*state >> 8) as usize % 16,
+        }
+    }
+}
+
+/// Runs `target` on every file under `dir` (its corpus), in name order; returns how
+/// many inputs it ran.
+pub fn replay_dir(dir: &Path, target: fn(&[u8])) -> std::io::Result<usize> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    paths.sort();
+    let mut count = 0;
+    for path in paths {
+        if path.is_file() {
+            let data = std::fs::read(&path)?;
+            let name = path.display().to_string();
+            // A failing input is named before its assertion's message.
+            let outcome = std::panic::catch_unwind(|| target(&data));
+            if let Err(panic) = outcome {
+                eprintln!("fuzz input {name} failed");
+                std::panic::resume_unwind(panic);
+            }
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// The replay programs' `main`: every file named, and every file in every folder named.
+pub fn replay_args(target: fn(&[u8])) {
+    let mut count = 0;
+    for arg in std::env::args_os().skip(1) {
+        let path = Path::new(&arg);
+        let result = if path.is_dir() {
+            replay_dir(path, target)
+        } else {
+            std::fs::read(path).map(|data| {
+                target(&data);
+                1
+            })
+        };
+        match result {
+            Ok(n) => count += n,
+            Err(e) => {
+                eprintln!("cannot read {}: {e}", path.display());
+                std::process::exit(2);
+            }
+        }
+    }
+    eprintln!("{count} inputs ran without a failure");
+}
