@@ -229,6 +229,31 @@ enum Ended {
     ReaderGone,
     /// Worth resuming, for this reason.
     Interrupted(String),
+    /// `429`: resume after this long.
+    Throttled(Duration),
+}
+
+/// The longest a `429` makes a download wait before it asks again.
+const MAX_THROTTLE_WAIT: Duration = Duration::from_secs(60);
+
+/// How long a `429` asks to wait: `Retry-After` in seconds, or `X-RateLimit-Reset`
+/// as a Unix time.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    if let Some(secs) = number("retry-after") {
+        return Some(Duration::from_secs(secs));
+    }
+    let reset = number("x-ratelimit-reset")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some(Duration::from_secs(reset.saturating_sub(now)))
 }
 
 impl Fetcher {
@@ -249,15 +274,24 @@ impl Fetcher {
         let mut offset = self.range.as_ref().map_or(0, |r| r.start);
         let mut total: Option<u64> = None;
         let mut resumes = 0u32;
+        // Interruptions in a row that delivered nothing: only these back off, so a
+        // long download through a flaky network resumes at once after each drop.
+        let mut stuck = 0u32;
         loop {
-            let reason = match self.connection(&mut offset, &mut total).await? {
+            let before = offset;
+            let (reason, throttled) = match self.connection(&mut offset, &mut total).await? {
                 Ended::Complete => {
                     info!("downloaded {offset} bytes ({resumes} resumes)");
                     return Ok(());
                 }
                 Ended::ReaderGone => return Ok(()),
-                Ended::Interrupted(reason) => reason,
+                Ended::Interrupted(reason) => (reason, None),
+                Ended::Throttled(wait) => (
+                    format!("the server answered 429 (waiting {wait:?})"),
+                    Some(wait),
+                ),
             };
+            stuck = if offset > before { 0 } else { stuck + 1 };
             resumes += 1;
             self.progress.resumes.fetch_add(1, Ordering::Relaxed);
             if resumes > self.options.max_resumes {
@@ -269,7 +303,11 @@ impl Fetcher {
                     resumes: self.options.max_resumes,
                 });
             }
-            let delay = self.backoff.backoff(resumes).min(Duration::from_secs(10));
+            let delay = match (throttled, stuck) {
+                (Some(wait), _) => wait,
+                (None, 0) => Duration::ZERO,
+                (None, n) => self.backoff.backoff(n).min(Duration::from_secs(10)),
+            };
             warn!(
                 "download interrupted at byte {offset}: {reason}; resuming in {delay:.1?} ({resumes}/{})",
                 self.options.max_resumes
@@ -348,6 +386,11 @@ impl Fetcher {
                 return Err(BrazeError::Expired(code));
             }
             s if s >= 500 => return Ok(Ended::Interrupted(format!("the server answered {s}"))),
+            // Throttled (a proxy or CDN in front of the bucket): wait as told.
+            429 => {
+                let wait = retry_after(response.headers()).unwrap_or(Duration::from_secs(1));
+                return Ok(Ended::Throttled(wait.min(MAX_THROTTLE_WAIT)));
+            }
             s => {
                 return Err(BrazeError::Api {
                     what: format!("GET {}", short_url(&self.url)),

@@ -44,4 +44,6 @@ pub use fields::{
     CustomAttributes, FieldSet, CUSTOM_ATTRIBUTE_NAMES, DEPENDENT_FIELDS, EXPORT_FIELDS,
 };
 pub use generate::{GeneratorConfig, UserGenerator, EXPORT_TIMESTAMP, MIN_TIMESTAMP};
-pub use server::{Faults, RunningSim, SegmentConfig, SimBucket, SimConfig, Simulator};
+pub use server::{
+    Faults, RandomFaults, RunningSim, SegmentConfig, SimBucket, SimConfig, Simulator,
+};

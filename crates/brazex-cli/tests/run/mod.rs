@@ -545,3 +545,114 @@ fn a_segment_already_exporting_is_retried_with_backoff() {
     let statuses: Vec<u16> = sim.triggers().iter().map(|t| t.status).collect();
     assert!(statuses.contains(&429), "{statuses:?}");
 }
+
+/// A shortened fault soak (the full one is `benches/soak.sh`): random drops at any
+/// byte, stalls past `--stall-timeout`, 500/503 bursts, 429 with `Retry-After`, and
+/// ranged requests answered with the whole archive, over one stream and over ranged
+/// entries; the rows are byte for byte those of the archive every time.
+#[test]
+fn a_fault_soak_loses_and_doubles_nothing() {
+    for (seed, jobs) in [(1u64, "1"), (2, "2"), (3, "2")] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sim = sim(&dir, |c| {
+            c.faults = Faults {
+                random: Some(brazex_sim::RandomFaults {
+                    seed,
+                    count: 16,
+                    // Every request until all 16 are served, so one stream meets
+                    // them all too.
+                    percent: 100,
+                    retry_after_secs: 0,
+                }),
+                stall_for: Duration::from_millis(800),
+                ..Faults::default()
+            };
+        });
+        let mut args = vec![
+            "--segment-id",
+            "all",
+            "--jobs",
+            jobs,
+            "--stall-timeout",
+            "0.2",
+            "--max-resumes",
+            "100",
+        ];
+        if jobs == "1" {
+            args.push("--one-stream");
+        }
+        let out = run(&sim, &args).run();
+        out.assert_success();
+        assert_eq!(line_count(&out.stdout), 3_000, "seed {seed}");
+        assert_eq!(
+            out.stdout,
+            rows_from_disk(&sim, &[]),
+            "seed {seed}, --jobs {jobs}"
+        );
+        let faults: Vec<_> = sim.downloads().into_iter().flat_map(|d| d.faults).collect();
+        // A whole body for a range lets that request finish: not all 16 need serving.
+        assert!(faults.len() >= 8, "faults served: {faults:?}");
+        let kinds: std::collections::BTreeSet<String> = faults
+            .iter()
+            .map(|f| {
+                format!("{f:?}")
+                    .split([' ', '{'])
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        assert!(kinds.len() >= 3, "{kinds:?}");
+    }
+}
+
+/// A presigned link that expires while the archive downloads (403 ExpiredToken to
+/// the resume) ends with exit 5 and says so; `-o` leaves nothing behind.
+#[test]
+fn a_link_expiring_mid_download_is_exit_5_and_leaves_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| {
+        c.ttl = Duration::from_millis(1500);
+        c.faults = Faults {
+            stall_after_bytes: Some(20_000),
+            stall_times: 1,
+            stall_for: Duration::from_secs(4),
+            ..Faults::default()
+        };
+    });
+    let out_file = dir.path().join("rows.ndjson");
+    let out = run(
+        &sim,
+        &[
+            "--segment-id",
+            "all",
+            "--jobs",
+            "1",
+            "--one-stream",
+            "--stall-timeout",
+            "2",
+            "-o",
+            out_file.to_str().expect("utf-8"),
+        ],
+    )
+    .run();
+    out.assert_exit(5);
+    out.assert_stderr_contains("ExpiredToken");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "spool")
+        .collect();
+    assert_eq!(left, Vec::<String>::new(), "nothing partial");
+    let statuses: Vec<u16> = sim
+        .downloads()
+        .iter()
+        .filter(|d| d.range.as_deref() != Some("bytes=0-0"))
+        .map(|d| d.status)
+        .collect();
+    assert_eq!(statuses.last(), Some(&403), "{statuses:?}");
+    assert!(
+        statuses.contains(&200),
+        "part of the body came first: {statuses:?}"
+    );
+}

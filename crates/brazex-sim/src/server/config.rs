@@ -96,6 +96,25 @@ pub struct Faults {
     /// Exports never become ready: the URL answers `403 AccessDenied`
     /// forever ("a failed export is reported by email only").
     pub fail_exports: bool,
+    /// Download faults at random places, for soaks (on top of the fixed ones).
+    pub random: Option<RandomFaults>,
+}
+
+/// Faults drawn at random for download GETs (a readiness probe of one byte does
+/// not count): a dropped connection or a stall at a random byte of the body, a
+/// `500`/`503` answer, a `429` with `Retry-After`, or (for a ranged request) the
+/// whole archive with `200`, as a server that stopped honouring `Range` sends. The
+/// same seed gives the same sequence of draws.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RandomFaults {
+    /// Seed of the draws.
+    pub seed: u64,
+    /// Faults to inject in all; afterwards downloads are served normally.
+    pub count: u32,
+    /// Chance, in percent, that a download GET gets a fault while some are left.
+    pub percent: u8,
+    /// `Retry-After` of a `429`, in seconds.
+    pub retry_after_secs: u64,
 }
 
 /// The simulator's configuration.

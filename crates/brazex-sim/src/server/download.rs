@@ -17,6 +17,7 @@ use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{
     HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, RANGE,
+    RETRY_AFTER,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -25,6 +26,7 @@ use tracing::warn;
 
 use super::body::{Chunk, SimBody};
 use super::export::Phase;
+use super::faults::RandomFault;
 use super::log::{DownloadEvent, DownloadFault, SimEvent};
 use super::Shared;
 use crate::rng::mix;
@@ -49,6 +51,8 @@ struct S3Error {
     extra: String,
     /// Extra headers (e.g. `Content-Range` of a 416).
     content_range: Option<String>,
+    /// `Retry-After` of a 429, in seconds.
+    retry_after: Option<u64>,
 }
 
 impl S3Error {
@@ -59,6 +63,7 @@ impl S3Error {
             message,
             extra: String::new(),
             content_range: None,
+            retry_after: None,
         }
     }
 
@@ -92,6 +97,9 @@ impl S3Error {
             .and_then(|r| HeaderValue::from_str(&r).ok())
         {
             headers.insert(CONTENT_RANGE, range);
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }
@@ -268,6 +276,50 @@ fn respond(
         },
         _ => RangeRequest::Whole,
     };
+    let mut random = None;
+    if !head {
+        let (ranged, len) = match wanted {
+            RangeRequest::Part { start, end } => (true, end - start + 1),
+            _ => (false, total),
+        };
+        random = shared.faults.random(len, ranged);
+    }
+    let wanted = match random {
+        Some(RandomFault::WholeBody) => {
+            faults.push(DownloadFault::IgnoredRange);
+            RangeRequest::Whole
+        }
+        Some(RandomFault::Status(status)) => {
+            faults.push(DownloadFault::Status { status });
+            return Err(match status {
+                429 => {
+                    let mut e = S3Error::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "TooManyRequests",
+                        "Please reduce your request rate.",
+                    );
+                    e.retry_after = shared
+                        .faults
+                        .config
+                        .random
+                        .as_ref()
+                        .map(|r| r.retry_after_secs);
+                    e
+                }
+                503 => S3Error::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SlowDown",
+                    "Please reduce your request rate.",
+                ),
+                _ => S3Error::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                ),
+            });
+        }
+        _ => wanted,
+    };
     let (status, start, len) = match wanted {
         RangeRequest::Whole => (StatusCode::OK, 0, total),
         RangeRequest::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
@@ -289,8 +341,14 @@ fn respond(
     let body = if head {
         SimBody::empty()
     } else {
-        let drop_at = shared.faults.drop_at(len);
-        let stall_at = shared.faults.stall_at(len);
+        let drop_at = match random {
+            Some(RandomFault::Drop(at)) => Some(at),
+            _ => shared.faults.drop_at(len),
+        };
+        let stall_at = match random {
+            Some(RandomFault::Stall(at)) => Some(at),
+            _ => shared.faults.stall_at(len),
+        };
         if let Some(after) = drop_at {
             faults.push(DownloadFault::Drop { after });
         }

@@ -6,8 +6,23 @@
 //! requests are served concurrently.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 
 use super::config::Faults;
+use crate::rng::Rng;
+
+/// A fault drawn for one download GET ([`super::config::RandomFaults`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RandomFault {
+    /// Close the connection after this many body bytes.
+    Drop(u64),
+    /// Pause after this many body bytes.
+    Stall(u64),
+    /// Answer with this status and no body.
+    Status(u16),
+    /// Answer a ranged request with the whole archive.
+    WholeBody,
+}
 
 /// Faults left to inject.
 #[derive(Debug)]
@@ -18,6 +33,8 @@ pub(crate) struct FaultState {
     drop_left: AtomicU32,
     stall_left: AtomicU32,
     ranges_left: AtomicU32,
+    /// The random draws and how many random faults are left.
+    random: Mutex<(Rng, u32)>,
 }
 
 /// Takes one from `counter` if it is not zero; true when one was taken.
@@ -35,6 +52,10 @@ impl FaultState {
             drop_left: AtomicU32::new(config.drop_times),
             stall_left: AtomicU32::new(config.stall_times),
             ranges_left: AtomicU32::new(config.ignore_range_after.unwrap_or(0)),
+            random: Mutex::new(match &config.random {
+                Some(r) => (Rng::new(r.seed), r.count),
+                None => (Rng::new(0), 0),
+            }),
             config,
         }
     }
@@ -63,6 +84,31 @@ impl FaultState {
     pub(crate) fn drop_at(&self, body_len: u64) -> Option<u64> {
         let at = self.config.drop_after_bytes?;
         (body_len > at && take(&self.drop_left)).then_some(at)
+    }
+
+    /// The random fault of a download GET whose body is `body_len` bytes, if it
+    /// gets one; `ranged` when it asked for a range (and would get it).
+    pub(crate) fn random(&self, body_len: u64, ranged: bool) -> Option<RandomFault> {
+        let percent = u64::from(self.config.random.as_ref()?.percent);
+        if body_len < 2 {
+            return None;
+        }
+        let mut guard = self.random.lock().unwrap_or_else(|p| p.into_inner());
+        let (rng, left) = &mut *guard;
+        if *left == 0 || rng.next_u64() % 100 >= percent {
+            return None;
+        }
+        *left -= 1;
+        let at = 1 + rng.next_u64() % (body_len - 1);
+        Some(match rng.next_u64() % 10 {
+            0..=3 => RandomFault::Drop(at),
+            4 | 5 => RandomFault::Stall(at),
+            6 => RandomFault::Status(500),
+            7 => RandomFault::Status(503),
+            8 => RandomFault::Status(429),
+            _ if ranged => RandomFault::WholeBody,
+            _ => RandomFault::Drop(at),
+        })
     }
 
     /// Where a download GET whose body is `body_len` bytes stalls, if it does.

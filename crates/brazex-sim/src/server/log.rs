@@ -35,6 +35,13 @@ pub enum DownloadFault {
         /// Body bytes sent before the pause.
         after: u64,
     },
+    /// An error status instead of the body (`500`, `503`, `429`).
+    Status {
+        /// The status answered.
+        status: u16,
+    },
+    /// A ranged request answered with the whole archive (`200`).
+    IgnoredRange,
 }
 
 /// A request for an export URL (`GET` or `HEAD /exports/...`).

@@ -60,8 +60,8 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 pub use config::{
-    Faults, SegmentConfig, SimBucket, SimConfig, DEFAULT_API_KEY, DEFAULT_RATE_LIMIT_PER_HOUR,
-    DEFAULT_SEED, DEFAULT_TTL,
+    Faults, RandomFaults, SegmentConfig, SimBucket, SimConfig, DEFAULT_API_KEY,
+    DEFAULT_RATE_LIMIT_PER_HOUR, DEFAULT_SEED, DEFAULT_TTL,
 };
 pub use log::{CallbackEvent, DownloadEvent, DownloadFault, OtherEvent, SimEvent, TriggerEvent};
 
