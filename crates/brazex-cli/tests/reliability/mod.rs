@@ -403,3 +403,49 @@ fn an_output_url_is_refused_not_written_as_a_folder() {
         );
     }
 }
+
+#[test]
+fn run_is_cancelled_while_it_waits_and_says_so() {
+    use brazex_sim::{SimConfig, Simulator};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = SimConfig::new(dir.path().join("spool"));
+    config.ready_after = Duration::from_secs(60);
+    let sim = Simulator::spawn_background(config).expect("simulator");
+    let out = dir.path().join("out");
+    let child = Command::new(env!("CARGO_BIN_EXE_brazex"))
+        .args([
+            "run",
+            "--endpoint",
+            sim.endpoint(),
+            "--segment-id",
+            "small",
+            "--poll-interval",
+            "5",
+            "--format",
+            "parquet",
+            "-o",
+            &format!("{}/", out.display()),
+        ])
+        .env("BRAZE_API_KEY", sim.api_key())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Triggered, and now polling every 5 s.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sim.downloads().is_empty() {
+        assert!(Instant::now() < deadline, "no poll");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill(&child, "TERM");
+    let (status, stderr, took) = finish(child);
+    assert_eq!(status, Some(143), "{stderr}");
+    assert!(
+        stderr.contains("cancelled by SIGTERM while waiting for the export; nothing was committed"),
+        "{stderr}"
+    );
+    // At once, not at the next poll or the grace period's end.
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert!(!out.exists());
+}

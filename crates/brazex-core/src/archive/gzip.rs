@@ -172,12 +172,12 @@ impl GzipDecoder {
             self.member_len += produced as u64;
             sink.data(&self.out[..produced])?;
         }
-        let status = status.map_err(|e| {
+        let status = status.map_err(|_| {
             archive_error(
                 &self.input,
                 None,
                 self.offset + consumed as u64,
-                ArchiveErrorKind::CorruptDeflate(e.to_string()),
+                ArchiveErrorKind::CorruptDeflate,
             )
         })?;
         if status == Status::StreamEnd {

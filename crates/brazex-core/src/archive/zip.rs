@@ -299,9 +299,9 @@ impl ZipDecoder {
         self.entry_data(consumed, produced, sink)?;
         let status = match status {
             Ok(status) => status,
-            Err(e) => {
+            Err(_) => {
                 let at = self.offset + consumed as u64;
-                return Err(self.error_at(at, ArchiveErrorKind::CorruptDeflate(e.to_string())));
+                return Err(self.error_at(at, ArchiveErrorKind::CorruptDeflate));
             }
         };
         if status == Status::StreamEnd {
