@@ -25,3 +25,7 @@ e2e:
 # brazex next to jq, jaq, DuckDB and the inflate floors on a ≥1 GB export (BENCHMARKS.md).
 compare:
     ./benches/compare.sh
+
+# The fault soak of `brazex run` against the simulator (BENCHMARKS.md).
+soak:
+    ./benches/soak.sh
