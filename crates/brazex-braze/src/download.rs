@@ -258,7 +258,13 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 impl Fetcher {
     async fn run(self) {
-        if let Err(e) = self.fetch().await {
+        // A cancelled run must not wait for the next byte or the stall timeout: the
+        // reader gets the cancellation at once.
+        let result = tokio::select! {
+            result = self.fetch() => result,
+            signal = crate::cancelled() => Err(BrazeError::Cancelled(signal)),
+        };
+        if let Err(e) = result {
             let _ = self.tx.send(Err(e)).await;
         }
     }

@@ -137,6 +137,10 @@ pub enum BrazeError {
         resumes: u32,
     },
 
+    /// The run was cancelled by this signal while downloading.
+    #[error("the download was cancelled by {}", brazex_core::cancel::signal_name(*.0))]
+    Cancelled(i32),
+
     #[error("callback listener on {addr}: {source}")]
     Callback {
         addr: String,

@@ -21,6 +21,7 @@
 mod bucket;
 mod bucket_wait;
 mod callback;
+mod cancelled;
 mod chunks;
 mod client;
 mod config;
@@ -36,6 +37,7 @@ pub use bucket::{
 };
 pub use bucket_wait::{civil_date, export_folders, BucketWait, BucketWaitError, BucketWaitEvent};
 pub use callback::{CallbackEvent, CallbackReceiver};
+pub use cancelled::cancelled;
 pub use client::{BrazeClient, ExportResponse};
 pub use config::{instance_endpoint, ApiKey, INSTANCES};
 pub use download::{Download, DownloadOptions, DownloadProgress, HttpRanges};

@@ -122,6 +122,7 @@ fn braze_code(error: &BrazeError) -> i32 {
         | BrazeError::UnknownField { .. }
         | BrazeError::TooManyCustomAttributes(_) => USAGE,
         BrazeError::WaitTimeout(_) | BrazeError::ExportFailed(_) | BrazeError::Expired(_) => EXPORT,
+        BrazeError::Cancelled(signal) => 128 + signal,
         _ => BRAZE,
     }
 }

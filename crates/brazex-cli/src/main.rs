@@ -35,7 +35,10 @@ fn main() {
     };
     if let Err(error) = result {
         let (code, report) = exit::code(&error);
-        match interrupted(&error) {
+        // Once a stop was requested, whatever error ended the run came of it.
+        let signal = interrupted(&error).or_else(brazex_core::cancel::requested);
+        let code = signal.map_or(code, |signal| 128 + signal);
+        match signal {
             Some(signal) => eprintln!("{}", exit::cancelled(signal)),
             None if report => eprintln!("brazex: error: {}", message(&error)),
             None => {}

@@ -90,31 +90,12 @@ where
     anyhow::Error: From<E>,
 {
     crate::exit::set_phase(phase);
-    let woken = cancel_notify();
     runtime.block_on(async {
         tokio::select! {
             result = future => result.map_err(anyhow::Error::from),
-            () = async {
-                while brazex_core::cancel::requested().is_none() {
-                    woken.notified().await;
-                }
-            } => Err(anyhow::Error::new(brazex_core::Error::Interrupted {
-                signal: brazex_core::cancel::requested().unwrap_or(2),
-            })),
+            signal = brazex_braze::cancelled() => {
+                Err(anyhow::Error::new(brazex_core::Error::Interrupted { signal }))
+            }
         }
     })
-}
-
-/// Wakes async waits when a stop is requested (one hook for the whole process).
-fn cancel_notify() -> std::sync::Arc<tokio::sync::Notify> {
-    static NOTIFY: std::sync::OnceLock<std::sync::Arc<tokio::sync::Notify>> =
-        std::sync::OnceLock::new();
-    NOTIFY
-        .get_or_init(|| {
-            let notify = std::sync::Arc::new(tokio::sync::Notify::new());
-            let woken = notify.clone();
-            brazex_core::cancel::on_request(move || woken.notify_waiters());
-            notify
-        })
-        .clone()
 }

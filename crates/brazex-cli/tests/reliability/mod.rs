@@ -449,3 +449,61 @@ fn run_is_cancelled_while_it_waits_and_says_so() {
     assert!(took < Duration::from_secs(2), "{took:?}");
     assert!(!out.exists());
 }
+
+#[test]
+fn run_is_cancelled_while_it_downloads_and_leaves_nothing() {
+    use brazex_sim::{Faults, SimConfig, Simulator};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = SimConfig::new(dir.path().join("spool"));
+    config.ready_after = Duration::from_millis(300);
+    config.users_per_entry = 500;
+    // The body stops after 200 KB for a minute: the run is mid-download.
+    config.faults = Faults {
+        stall_after_bytes: Some(200_000),
+        stall_times: 1,
+        stall_for: Duration::from_secs(60),
+        ..Faults::default()
+    };
+    let sim = Simulator::spawn_background(config).expect("simulator");
+    let out = dir.path().join("rows.ndjson");
+    let child = Command::new(env!("CARGO_BIN_EXE_brazex"))
+        .args([
+            "run",
+            "--endpoint",
+            sim.endpoint(),
+            "--segment-id",
+            "all",
+            "--poll-interval",
+            "0.1",
+            "--one-stream",
+            "-o",
+            out.to_str().expect("utf-8"),
+        ])
+        .env("BRAZE_API_KEY", sim.api_key())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_for_temporaries(dir.path(), 1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !sim.downloads().iter().any(|d| !d.faults.is_empty()) {
+        assert!(Instant::now() < deadline, "no stalled download");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill(&child, "TERM");
+    let (status, stderr, took) = finish(child);
+    assert_eq!(status, Some(143), "{stderr}");
+    assert!(
+        stderr.contains("cancelled by SIGTERM while downloading and processing the export"),
+        "{stderr}"
+    );
+    // Waiting for the stalled body's next byte: woken at once, not at the stall
+    // timeout nor at the end of the handler's grace period.
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let left: Vec<String> = tree(dir.path())
+        .into_iter()
+        .filter(|n| !n.starts_with("spool"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+}
