@@ -458,6 +458,16 @@ mod tests {
     use super::*;
     use crate::output::Staging;
 
+    /// A run claiming folder `out`, and the parts of one table in it.
+    fn folder_parts(out: &Path, options: PartOptions) -> (Staging, Parts) {
+        let staging = Staging::new();
+        staging.claim_dir(out).expect("claim");
+        let target = Target::Dir(out.to_path_buf());
+        let parts =
+            Parts::new(target, options, Some(out.to_path_buf()), staging.stage()).expect("parts");
+        (staging, parts)
+    }
+
     fn rows(lines: &[&str]) -> Rows {
         let mut r = Rows::default();
         for l in lines {
@@ -477,14 +487,7 @@ mod tests {
             max_file_bytes: Some(12),
             ..PartOptions::default()
         };
-        let staging = Staging::new();
-        let parts = Parts::new(
-            Target::Dir(out.clone()),
-            options,
-            Some(out.clone()),
-            staging.stage(),
-        )
-        .expect("parts");
+        let (staging, parts) = folder_parts(&out, options);
         let mut sink = ByteSink::new(vec![(parts, Some(b"h\n".to_vec()))]);
         sink.write_block(vec![rows(&["a\n", "b\n", "c\n", "d\n"])], 4)
             .expect("write");
@@ -520,15 +523,7 @@ mod tests {
             rows_per_file: Some(1),
             ..PartOptions::default()
         };
-        let staging = Staging::new();
-        staging.claim_dir(&out).expect("claim");
-        let parts = Parts::new(
-            Target::Dir(out.clone()),
-            options,
-            Some(out.clone()),
-            staging.stage(),
-        )
-        .expect("parts");
+        let (staging, parts) = folder_parts(&out, options);
         let mut sink = ByteSink::new(vec![(parts, None)]);
         sink.write_block(vec![rows(&["{}\n", "{}\n"])], 2)
             .expect("write");

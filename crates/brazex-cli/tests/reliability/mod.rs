@@ -65,6 +65,19 @@ fn spawn(args: &[&str]) -> Child {
         .expect("spawn brazex")
 }
 
+/// `brazex run` of `segment` against `sim` with `extra` flags, stderr captured.
+fn spawn_run(sim: &brazex_sim::RunningSim, segment: &str, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_brazex"))
+        .args(["run", "--endpoint", sim.endpoint(), "--segment-id", segment])
+        .args(extra)
+        .env("BRAZE_API_KEY", sim.api_key())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn brazex run")
+}
+
 fn kill(child: &Child, signal: &str) {
     let status = Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
@@ -412,26 +425,12 @@ fn run_is_cancelled_while_it_waits_and_says_so() {
     config.ready_after = Duration::from_secs(60);
     let sim = Simulator::spawn_background(config).expect("simulator");
     let out = dir.path().join("out");
-    let child = Command::new(env!("CARGO_BIN_EXE_brazex"))
-        .args([
-            "run",
-            "--endpoint",
-            sim.endpoint(),
-            "--segment-id",
-            "small",
-            "--poll-interval",
-            "5",
-            "--format",
-            "parquet",
-            "-o",
-            &format!("{}/", out.display()),
-        ])
-        .env("BRAZE_API_KEY", sim.api_key())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let target = format!("{}/", out.display());
+    let child = spawn_run(
+        &sim,
+        "small",
+        &["--poll-interval", "5", "--format", "parquet", "-o", &target],
+    );
     // Triggered, and now polling every 5 s.
     let deadline = Instant::now() + Duration::from_secs(30);
     while sim.downloads().is_empty() {
@@ -466,25 +465,12 @@ fn run_is_cancelled_while_it_downloads_and_leaves_nothing() {
     };
     let sim = Simulator::spawn_background(config).expect("simulator");
     let out = dir.path().join("rows.ndjson");
-    let child = Command::new(env!("CARGO_BIN_EXE_brazex"))
-        .args([
-            "run",
-            "--endpoint",
-            sim.endpoint(),
-            "--segment-id",
-            "all",
-            "--poll-interval",
-            "0.1",
-            "--one-stream",
-            "-o",
-            out.to_str().expect("utf-8"),
-        ])
-        .env("BRAZE_API_KEY", sim.api_key())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let out_path = out.to_str().expect("utf-8");
+    let child = spawn_run(
+        &sim,
+        "all",
+        &["--poll-interval", "0.1", "--one-stream", "-o", out_path],
+    );
     wait_for_temporaries(dir.path(), 1);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !sim.downloads().iter().any(|d| !d.faults.is_empty()) {
