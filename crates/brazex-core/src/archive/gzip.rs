@@ -83,7 +83,7 @@ impl GzipDecoder {
                 return Err(self.error(ArchiveErrorKind::Truncated("the gzip header")))
             }
             State::Header => {
-                return Err(self.error(ArchiveErrorKind::TrailingGarbage(left as u64)));
+                return Err(self.error(ArchiveErrorKind::TrailingGarbage));
             }
             State::Deflate => return Err(self.error(ArchiveErrorKind::Truncated("deflate data"))),
             State::Trailer => {
@@ -112,9 +112,7 @@ impl GzipDecoder {
                     None => Some(rest.len()).filter(|&n| n > 0),
                     Some(at) => {
                         self.offset += at as u64;
-                        return Err(
-                            self.error(ArchiveErrorKind::TrailingGarbage((rest.len() - at) as u64))
-                        );
+                        return Err(self.error(ArchiveErrorKind::TrailingGarbage));
                     }
                 },
             };
@@ -138,7 +136,7 @@ impl GzipDecoder {
             return Err(if self.members == 0 {
                 self.error(ArchiveErrorKind::BadGzipHeader("not a gzip member"))
             } else {
-                self.error(ArchiveErrorKind::TrailingGarbage(data.len() as u64))
+                self.error(ArchiveErrorKind::TrailingGarbage)
             });
         }
         let Some(len) =
