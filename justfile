@@ -29,3 +29,7 @@ compare:
 # The fault soak of `brazex run` against the simulator (BENCHMARKS.md).
 soak:
     ./benches/soak.sh
+
+# Every fuzz target for SECONDS each (nightly, cargo-fuzz; FUZZING.md).
+fuzz seconds="1200":
+    ./fuzz/run-all.sh {{seconds}}
