@@ -10,7 +10,7 @@
 //! [`ReadAhead`] bound, so memory stays bounded even when one entry is huge.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crossbeam_channel::Sender;
@@ -174,20 +174,22 @@ fn decode_entries_in_parallel(
     *next_unit += ranges.len() as u64;
     let ranges = &ranges;
     let next_entry = AtomicUsize::new(0);
-    let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
+    // Set once an entry failed: its error went to the writer in its place, so later
+    // entries are not needed (earlier ones still decode to their end).
+    let failed = AtomicBool::new(false);
+    let (mut started, mut spawn_error) = (0, None);
     let threads = options.jobs.min(ranges.len());
     let totals = Mutex::new(Summary::default());
     std::thread::scope(|scope| {
         for n in 0..threads {
-            let (next_entry, first_error, totals) = (&next_entry, &first_error, &totals);
+            let (next_entry, failed, totals) = (&next_entry, &failed, &totals);
             let spawned = std::thread::Builder::new()
                 .name(format!("brazex-inflate-{n}"))
                 .spawn_scoped(scope, move || {
                     let mut buf = vec![0u8; options.read_bytes.max(1)];
                     loop {
                         let index = next_entry.fetch_add(1, Ordering::Relaxed);
-                        if index >= ranges.len() || first_error.lock().map_or(true, |e| e.is_some())
-                        {
+                        if index >= ranges.len() || failed.load(Ordering::Relaxed) {
                             return;
                         }
                         let unit = first_unit + index as u64;
@@ -210,31 +212,28 @@ fn decode_entries_in_parallel(
                                     totals.bytes_decoded += counted.bytes_decoded;
                                 }
                             }
-                            // The error went to the writer in its entry's place
-                            // (or the writer had stopped): later entries are not
-                            // needed, earlier ones still decode to their end.
-                            Err(e) => {
-                                if let Ok(mut first) = first_error.lock() {
-                                    if first.as_ref().is_none_or(|(i, _)| index < *i) {
-                                        *first = Some((index, e));
-                                    }
-                                }
+                            Err(_) => {
+                                failed.store(true, Ordering::Relaxed);
                                 return;
                             }
                         }
                     }
                 });
-            if let Err(e) = spawned {
-                if let Ok(mut first) = first_error.lock() {
-                    first.get_or_insert((0, Error::io("cannot start a thread", e)));
-                }
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => spawn_error = Some(Error::io("cannot start a thread", e)),
             }
         }
     });
-    match first_error.into_inner().ok().flatten() {
+    // The threads that did start take every entry between them; with none, the
+    // entries were never decoded.
+    if let (0, Some(error)) = (started, spawn_error) {
+        return Err(error);
+    }
+    match failed.into_inner() {
         // Every error was sent to the writer in its place.
-        Some(_) => Err(Error::Stopped),
-        None => Ok(totals.into_inner().unwrap_or_default()),
+        true => Err(Error::Stopped),
+        false => Ok(totals.into_inner().unwrap_or_default()),
     }
 }
 
