@@ -403,7 +403,8 @@ fn create_temp(dest: &Path) -> Result<(File, PathBuf)> {
 
 /// Takes the advisory lock at `path` for `target`, or says who holds it.
 fn lock(path: &Path, target: &Path) -> Result<File> {
-    let what = |e| Error::io(format!("cannot lock {}", path.display()), e);
+    // The lock is brazex's business: an error names what the user asked to write.
+    let what = |e| Error::io(format!("cannot write {}", target.display()), e);
     loop {
         let file = OpenOptions::new()
             .create(true)

@@ -493,3 +493,20 @@ fn run_is_cancelled_while_it_downloads_and_leaves_nothing() {
         .collect();
     assert_eq!(left, Vec::<String>::new());
 }
+
+#[test]
+fn an_output_in_a_missing_folder_names_the_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("missing").join("rows.ndjson");
+    let run = brazex(&["process", "-q", "-o", out.to_str().expect("utf-8")])
+        .stdin(b"{}\n".to_vec())
+        .run();
+    run.assert_exit(3);
+    assert_eq!(
+        run.stderr.trim(),
+        format!(
+            "brazex: error: cannot write {}: No such file or directory (os error 2)",
+            out.display()
+        )
+    );
+}
