@@ -749,3 +749,16 @@ fn filter_valid_spellings_parse() {
         }
     }
 }
+
+#[test]
+fn a_regex_nested_too_deeply_is_an_error() {
+    let ok = format!("email ~ \"{}a{}\"", "(".repeat(20), ")".repeat(20));
+    assert!(Filter::parse(&ok).is_ok());
+    let deep = format!("email ~ \"{}a{}\"", "(".repeat(70), ")".repeat(70));
+    let e = Filter::parse(&deep).expect_err("too deep");
+    assert!(
+        e.message.starts_with("invalid regular expression"),
+        "{}",
+        e.message
+    );
+}
