@@ -86,22 +86,24 @@ fn kill(child: &Child, signal: &str) {
     assert!(status.success(), "kill -{signal}");
 }
 
-/// Waits until `dir` holds at least `n` temporaries (parts being or already written).
-fn wait_for_temporaries(dir: &Path, n: usize) {
+/// Waits (up to 60 s) until `done` holds; `what` names it if it never does.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while tree(dir)
-        .iter()
-        .filter(|n| n.ends_with(".brazex-tmp"))
-        .count()
-        < n
-    {
-        assert!(
-            Instant::now() < deadline,
-            "no temporaries appeared in {}",
-            dir.display()
-        );
+    while !done() {
+        assert!(Instant::now() < deadline, "{what} never happened");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Waits until `dir` holds at least `n` temporaries (parts being or already written).
+fn wait_for_temporaries(dir: &Path, n: usize) {
+    wait_until(&format!("{n} temporaries in {}", dir.display()), || {
+        tree(dir)
+            .iter()
+            .filter(|n| n.ends_with(".brazex-tmp"))
+            .count()
+            >= n
+    });
 }
 
 /// Feeds `data` to the child's stdin over and over (keeping the run busy reading)
@@ -432,11 +434,7 @@ fn run_is_cancelled_while_it_waits_and_says_so() {
         &["--poll-interval", "5", "--format", "parquet", "-o", &target],
     );
     // Triggered, and now polling every 5 s.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sim.downloads().is_empty() {
-        assert!(Instant::now() < deadline, "no poll");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("a poll", || !sim.downloads().is_empty());
     kill(&child, "TERM");
     let (status, stderr, took) = finish(child);
     assert_eq!(status, Some(143), "{stderr}");
@@ -472,11 +470,9 @@ fn run_is_cancelled_while_it_downloads_and_leaves_nothing() {
         &["--poll-interval", "0.1", "--one-stream", "-o", out_path],
     );
     wait_for_temporaries(dir.path(), 1);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !sim.downloads().iter().any(|d| !d.faults.is_empty()) {
-        assert!(Instant::now() < deadline, "no stalled download");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("a stalled download", || {
+        sim.downloads().iter().any(|d| !d.faults.is_empty())
+    });
     kill(&child, "TERM");
     let (status, stderr, took) = finish(child);
     assert_eq!(status, Some(143), "{stderr}");
