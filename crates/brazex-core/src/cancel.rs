@@ -147,20 +147,15 @@ pub fn check() -> Result<()> {
 
 /// Calls `hook` when a stop is requested (at once if one already was).
 pub fn on_request(hook: impl Fn() + Send + Sync + 'static) {
+    // Under the hooks' lock: `request` sets the flag before it takes the lock to
+    // call the hooks, so a hook is either called there or sees the flag here.
+    let Ok(mut hooks) = HOOKS.lock() else {
+        return;
+    };
     if requested().is_some() {
         hook();
-        return;
-    }
-    if let Ok(mut hooks) = HOOKS.lock() {
+    } else {
         hooks.push(Box::new(hook));
-    }
-    // A request that came in between is not missed.
-    if requested().is_some() {
-        if let Ok(hooks) = HOOKS.lock() {
-            if let Some(last) = hooks.last() {
-                last();
-            }
-        }
     }
 }
 
