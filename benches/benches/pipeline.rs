@@ -15,12 +15,12 @@ use brazex_core::archive::{Decoder, EntrySink, Format};
 use brazex_core::encode::{Encoder, Sink};
 use brazex_core::filter::Filter;
 use brazex_core::frame::{Block, Framer};
-use brazex_core::output::Staging;
 use brazex_core::path::parse_select;
 use brazex_core::record::RecordParser;
 use brazex_core::select::Selection;
-use brazex_core::sink::{PartOptions, Parts, Target};
 use brazex_core::table::Plan;
+use brazex_dest::parts::{PartOptions, Parts};
+use brazex_dest::{Location, Run, StoreOptions, Target};
 use brazex_parquet::{ParquetEncoder, ParquetOptions, ParquetSink, TableBatch};
 use brazex_sim::{write_gzip, write_zip, GeneratorConfig, UserGenerator};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -146,9 +146,9 @@ fn stages(c: &mut Criterion) {
         b.iter_batched(
             || build(&mut encoder, &mut parser),
             |batches| {
-                let staging = Staging::new();
+                let staging = Run::new(StoreOptions::default());
                 let parts = Parts::new(
-                    Target::File(dir.join("users.parquet")),
+                    Target::File(Location::Path(dir.join("users.parquet"))),
                     PartOptions {
                         ext: "parquet".into(),
                         ..PartOptions::default()

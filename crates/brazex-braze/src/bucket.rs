@@ -37,6 +37,7 @@ use std::time::Duration;
 use crate::chunks::ChunkReader;
 use bytes::Bytes;
 use futures_util::StreamExt;
+use object_store::multipart::MultipartStore;
 use object_store::path::Path as StorePath;
 use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -138,9 +139,8 @@ impl fmt::Display for BucketUrl {
 /// How to reach the store and how much to fetch at once.
 #[derive(Debug, Clone)]
 pub struct BucketOptions {
-    /// An S3-compatible endpoint (`--s3-endpoint`, e.g. MinIO, R2, a local server);
-    /// `http://` is allowed for it.
-    pub s3_endpoint: Option<String>,
+    /// Where each cloud's service is, when not the public one.
+    pub endpoints: Endpoints,
     /// Objects downloading at once (`--s3-concurrency`).
     pub concurrency: usize,
     /// Chunks buffered per object between its download and the pipeline.
@@ -154,7 +154,7 @@ pub struct BucketOptions {
 impl Default for BucketOptions {
     fn default() -> Self {
         BucketOptions {
-            s3_endpoint: None,
+            endpoints: Endpoints::default(),
             concurrency: 4,
             queue: 16,
             retries: 3,
@@ -247,60 +247,9 @@ impl Bucket {
     /// Opens the store of `url` with credentials from the environment. Nothing is
     /// requested yet, except that a missing credential is detected here when it can be.
     pub fn open(url: &BucketUrl, options: BucketOptions) -> Result<Bucket, BucketError> {
-        let config = |e: object_store::Error| BucketError::Config {
-            url: url.to_string(),
-            problem: error_text(&e),
-        };
-        // object_store retries 5xx and connection errors itself; keep that short so a
-        // dead endpoint is reported in seconds, not minutes (our own body retries
-        // come on top).
-        let retry = object_store::RetryConfig {
-            max_retries: 3,
-            retry_timeout: Duration::from_secs(30),
-            ..Default::default()
-        };
-        let store: Arc<dyn ObjectStore> = match url.cloud {
-            Cloud::S3 => {
-                let mut builder = object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(&url.bucket)
-                    .with_retry(retry);
-                if let Some(endpoint) = &options.s3_endpoint {
-                    builder = builder
-                        .with_endpoint(endpoint.trim_end_matches('/'))
-                        .with_allow_http(endpoint.starts_with("http://"))
-                        // S3-compatible servers mostly want path-style requests.
-                        .with_virtual_hosted_style_request(false);
-                    if std::env::var_os("AWS_REGION").is_none()
-                        && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-                    {
-                        builder = builder.with_region("us-east-1");
-                    }
-                }
-                if !s3_has_credentials() {
-                    return Err(BucketError::NoCredentials {
-                        url: url.to_string(),
-                        hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), use a web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN) or run where ECS/EKS/EC2 instance credentials exist (they are not tried when AWS_EC2_METADATA_DISABLED=true)",
-                    });
-                }
-                Arc::new(builder.build().map_err(config)?)
-            }
-            Cloud::Gcs => Arc::new(
-                object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_bucket_name(&url.bucket)
-                    .with_retry(retry)
-                    .build()
-                    .map_err(config)?,
-            ),
-            Cloud::Azure => Arc::new(
-                object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_container_name(&url.bucket)
-                    .with_retry(retry)
-                    .build()
-                    .map_err(config)?,
-            ),
-        };
+        let client = connect(url, &options.endpoints)?;
         Ok(Bucket {
-            store,
+            store: client.store,
             url: url.clone(),
             options,
         })
@@ -432,6 +381,201 @@ impl Bucket {
 
 /// Whether S3 credentials can be found without asking the network, or instance
 /// metadata may still provide them.
+/// Where each cloud's service is, when not the public one (`--s3-endpoint`,
+/// `--gcs-endpoint`, `--azure-endpoint`); `http://` is allowed for them.
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints {
+    /// An S3-compatible endpoint (MinIO, R2, a local server): path-style requests.
+    pub s3: Option<String>,
+    /// A GCS-compatible service root (fake-gcs-server, a private endpoint); without
+    /// credentials in the environment, requests go unsigned, as emulators accept.
+    pub gcs: Option<String>,
+    /// An Azure Blob service root. One whose host does not start with the account
+    /// name (Azurite's `http://127.0.0.1:10000`) is addressed path-style:
+    /// `ROOT/ACCOUNT/CONTAINER/BLOB`.
+    pub azure: Option<String>,
+}
+
+/// A connected store, with what writing to it needs beyond [`ObjectStore`].
+#[derive(Clone)]
+pub struct Client {
+    pub store: Arc<dyn ObjectStore>,
+    /// The same store's multipart uploads (S3 multipart, Azure block lists).
+    pub multipart: Arc<dyn MultipartStore>,
+    pub access: Access,
+}
+
+/// How to make the requests object_store has no call for (listing S3's pending
+/// multipart uploads, GCS resumable uploads): where the service is, and its
+/// credentials.
+#[derive(Clone)]
+pub enum Access {
+    S3 {
+        /// Path-style service root (`https://s3.REGION.amazonaws.com` or the endpoint).
+        endpoint: String,
+        region: String,
+        credentials: object_store::aws::AwsCredentialProvider,
+    },
+    Gcs {
+        /// The service root (`https://storage.googleapis.com` or the endpoint).
+        base_url: String,
+        /// `None`: unsigned requests (an emulator without credentials).
+        credentials: Option<object_store::gcp::GcpCredentialProvider>,
+    },
+    Azure,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("store", &self.store)
+            .field("access", &self.access)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Access {
+    /// Never shows credentials.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Access::S3 {
+                endpoint, region, ..
+            } => f
+                .debug_struct("S3")
+                .field("endpoint", endpoint)
+                .field("region", region)
+                .finish_non_exhaustive(),
+            Access::Gcs { base_url, .. } => f
+                .debug_struct("Gcs")
+                .field("base_url", base_url)
+                .finish_non_exhaustive(),
+            Access::Azure => f.write_str("Azure"),
+        }
+    }
+}
+
+/// Connects to the store of `url` with credentials from the environment (see the
+/// module docs). Nothing is requested yet, except that a missing credential is
+/// detected here when it can be.
+pub fn connect(url: &BucketUrl, endpoints: &Endpoints) -> Result<Client, BucketError> {
+    let config = |e: object_store::Error| BucketError::Config {
+        url: url.to_string(),
+        problem: error_text(&e),
+    };
+    // object_store retries 5xx and connection errors itself; keep that short so a
+    // dead endpoint is reported in seconds, not minutes (our own body retries
+    // come on top).
+    let retry = object_store::RetryConfig {
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(30),
+        ..Default::default()
+    };
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    match url.cloud {
+        Cloud::S3 => {
+            let mut builder = object_store::aws::AmazonS3Builder::from_env()
+                .with_bucket_name(&url.bucket)
+                .with_retry(retry);
+            if let Some(endpoint) = &endpoints.s3 {
+                builder = builder
+                    .with_endpoint(endpoint.trim_end_matches('/'))
+                    .with_allow_http(endpoint.starts_with("http://"))
+                    // S3-compatible servers mostly want path-style requests.
+                    .with_virtual_hosted_style_request(false);
+                if !set("AWS_REGION") && !set("AWS_DEFAULT_REGION") {
+                    builder = builder.with_region("us-east-1");
+                }
+            }
+            if !s3_has_credentials() {
+                return Err(BucketError::NoCredentials {
+                    url: url.to_string(),
+                    hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), use a web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN) or run where ECS/EKS/EC2 instance credentials exist (they are not tried when AWS_EC2_METADATA_DISABLED=true)",
+                });
+            }
+            let region = builder
+                .get_config_value(&object_store::aws::AmazonS3ConfigKey::Region)
+                .unwrap_or_else(|| "us-east-1".into());
+            let endpoint = match &endpoints.s3 {
+                Some(endpoint) => endpoint.trim_end_matches('/').to_string(),
+                None => format!("https://s3.{region}.amazonaws.com"),
+            };
+            let s3 = Arc::new(builder.build().map_err(config)?);
+            Ok(Client {
+                access: Access::S3 {
+                    endpoint,
+                    region,
+                    credentials: s3.credentials().clone(),
+                },
+                store: s3.clone(),
+                multipart: s3,
+            })
+        }
+        Cloud::Gcs => {
+            let mut builder = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                .with_bucket_name(&url.bucket)
+                .with_retry(retry);
+            let anonymous = endpoints.gcs.is_some()
+                && !set("GOOGLE_APPLICATION_CREDENTIALS")
+                && !set("GOOGLE_SERVICE_ACCOUNT")
+                && !set("GOOGLE_SERVICE_ACCOUNT_PATH")
+                && !set("GOOGLE_SERVICE_ACCOUNT_KEY");
+            let base_url = match &endpoints.gcs {
+                Some(endpoint) => {
+                    let root = endpoint.trim_end_matches('/');
+                    builder = builder
+                        .with_base_url(root)
+                        .with_client_options(
+                            object_store::ClientOptions::new()
+                                .with_allow_http(root.starts_with("http://")),
+                        )
+                        .with_skip_signature(anonymous);
+                    root.to_string()
+                }
+                None => "https://storage.googleapis.com".to_string(),
+            };
+            let gcs = Arc::new(builder.build().map_err(config)?);
+            Ok(Client {
+                access: Access::Gcs {
+                    base_url,
+                    credentials: (!anonymous).then(|| gcs.credentials().clone()),
+                },
+                store: gcs.clone(),
+                multipart: gcs,
+            })
+        }
+        Cloud::Azure => {
+            let mut builder = object_store::azure::MicrosoftAzureBuilder::from_env()
+                .with_container_name(&url.bucket)
+                .with_retry(retry);
+            if let Some(endpoint) = &endpoints.azure {
+                let root = endpoint.trim_end_matches('/');
+                let account = builder
+                    .get_config_value(&object_store::azure::AzureConfigKey::AccountName)
+                    .ok_or_else(|| BucketError::Config {
+                        url: url.to_string(),
+                        problem: "--azure-endpoint needs the account in AZURE_STORAGE_ACCOUNT_NAME"
+                            .into(),
+                    })?;
+                let host = root.split_once("://").map_or(root, |(_, rest)| rest);
+                let service = if host.starts_with(&format!("{account}.")) {
+                    root.to_string()
+                } else {
+                    format!("{root}/{account}")
+                };
+                builder = builder
+                    .with_endpoint(service)
+                    .with_allow_http(root.starts_with("http://"));
+            }
+            let azure = Arc::new(builder.build().map_err(config)?);
+            Ok(Client {
+                access: Access::Azure,
+                store: azure.clone(),
+                multipart: azure,
+            })
+        }
+    }
+}
+
 fn s3_has_credentials() -> bool {
     let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
     if set("AWS_ACCESS_KEY_ID")
@@ -456,7 +600,7 @@ fn info_of(meta: ObjectMeta) -> ObjectInfo {
 }
 
 /// An error with its causes, on one line.
-fn error_text(e: &dyn std::error::Error) -> String {
+pub fn error_text(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {

@@ -32,8 +32,8 @@ mod retry;
 mod wait;
 
 pub use bucket::{
-    describe_listing, Bucket, BucketError, BucketOptions, BucketProgress, BucketUrl, Cloud,
-    ObjectInfo, ObjectReader,
+    connect, describe_listing, error_text, Access, Bucket, BucketError, BucketOptions,
+    BucketProgress, BucketUrl, Client, Cloud, Endpoints, ObjectInfo, ObjectReader,
 };
 pub use bucket_wait::{civil_date, export_folders, BucketWait, BucketWaitError, BucketWaitEvent};
 pub use callback::{CallbackEvent, CallbackReceiver};

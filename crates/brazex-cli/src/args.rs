@@ -98,6 +98,9 @@ pub struct PipelineArgs {
 
     #[command(flatten)]
     pub out: crate::output::OutputArgs,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -111,12 +114,9 @@ pub struct ProcessArgs {
 
     #[command(flatten)]
     pub pipeline: PipelineArgs,
-
-    #[command(flatten)]
-    pub store: StoreArgs,
 }
 
-/// How to reach object stores (`s3://`, `gs://`, `az://` inputs, `run --bucket`).
+/// How to reach object stores (`s3://`, `gs://`, `az://` inputs and outputs, `run --bucket`).
 #[derive(Debug, Args)]
 pub struct StoreArgs {
     /// An S3-compatible endpoint for s3:// URLs (MinIO, Cloudflare R2, a local server),
@@ -124,10 +124,56 @@ pub struct StoreArgs {
     #[arg(long, value_name = "URL")]
     pub s3_endpoint: Option<String>,
 
+    /// A GCS service root for gs:// URLs (an emulator such as fake-gcs-server, a
+    /// private endpoint); without Google credentials in the environment, requests
+    /// to it are unsigned.
+    #[arg(long, value_name = "URL")]
+    pub gcs_endpoint: Option<String>,
+
+    /// An Azure Blob service root for az:// URLs (Azurite's http://127.0.0.1:10000,
+    /// a sovereign cloud); the account from AZURE_STORAGE_ACCOUNT_NAME.
+    #[arg(long, value_name = "URL")]
+    pub azure_endpoint: Option<String>,
+
     /// Objects downloaded at once (each buffers at most 16 chunks); rows stay in key
     /// order.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub s3_concurrency: u16,
+
+    /// Upload parts in flight at once, over all outputs to object stores: with
+    /// --upload-part-size, the bound on upload memory.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub upload_concurrency: u16,
+
+    /// Size of each upload part to an object store (at least 5MiB, a multiple of
+    /// 256KiB; accepts K, M, G, KiB, MiB, GiB).
+    #[arg(long, value_name = "BYTES", default_value = "8MiB", value_parser = parse_size)]
+    pub upload_part_size: usize,
+}
+
+impl StoreArgs {
+    /// The endpoints the flags name.
+    pub fn endpoints(&self) -> brazex_braze::Endpoints {
+        brazex_braze::Endpoints {
+            s3: self.s3_endpoint.clone(),
+            gcs: self.gcs_endpoint.clone(),
+            azure: self.azure_endpoint.clone(),
+        }
+    }
+}
+
+impl Default for StoreArgs {
+    /// The flags' defaults.
+    fn default() -> Self {
+        StoreArgs {
+            s3_endpoint: None,
+            gcs_endpoint: None,
+            azure_endpoint: None,
+            s3_concurrency: 4,
+            upload_concurrency: 4,
+            upload_part_size: 8 << 20,
+        }
+    }
 }
 
 /// Where Braze is and how to sign in.
@@ -239,8 +285,6 @@ pub struct RunArgs {
     /// not changed for this long after the first object appeared.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub settle: std::time::Duration,
-    #[command(flatten)]
-    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]

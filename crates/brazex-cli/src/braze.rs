@@ -46,7 +46,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         &args.pipeline,
         args.bucket.as_deref().map(|root| BucketTarget {
             root,
-            store: &args.store,
+            store: &args.pipeline.store,
             settle: args.settle,
         }),
     )?;

@@ -28,7 +28,7 @@ pub struct Inputs {
 /// Bucket options from the flags.
 pub fn bucket_options(args: &StoreArgs) -> BucketOptions {
     BucketOptions {
-        s3_endpoint: args.s3_endpoint.clone(),
+        endpoints: args.endpoints(),
         concurrency: usize::from(args.s3_concurrency),
         ..BucketOptions::default()
     }

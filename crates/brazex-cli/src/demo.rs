@@ -73,13 +73,10 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             output: Some(rows.clone()),
             quiet: false,
             out: crate::output::OutputArgs::default(),
+            store: StoreArgs::default(),
         },
         bucket: None,
         settle: Duration::from_secs(120),
-        store: StoreArgs {
-            s3_endpoint: None,
-            s3_concurrency: 4,
-        },
     };
     eprintln!(
         "brazex demo: brazex run --endpoint {} --segment-id all --where '{DEMO_WHERE}' --select '{DEMO_SELECT}'",

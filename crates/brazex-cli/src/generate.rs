@@ -1,7 +1,8 @@
 //! `brazex generate`: a deterministic Braze-shaped export, for trying brazex out and
 //! for benchmarks.
 
-use brazex_core::output::Staging;
+use brazex_dest::local::Staging;
+use brazex_dest::Location;
 use brazex_sim::{
     write_gzip, write_ndjson, write_zip, ExportSummary, GeneratorConfig, UserGenerator,
 };
@@ -22,11 +23,25 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
 
 /// Writes the export described by `args`; the file appears only when complete.
 pub fn write_export(args: &GenerateArgs) -> anyhow::Result<ExportSummary> {
-    crate::output::refuse_url(&args.output, "-o")?;
+    let Location::Path(path) = crate::output::file_location(&args.output, "-o")? else {
+        return Err(crate::exit::UsageError(format!(
+            "-o {}: brazex generate writes a local file (a zip is written by seeking back); \
+             upload it afterwards",
+            args.output.display()
+        ))
+        .into());
+    };
     let generator = UserGenerator::new(GeneratorConfig::new(args.seed));
     let staging = Staging::new();
-    let mut file = staging.create(&args.output)?;
-    crate::output::report_cleaned(&staging, false);
+    let mut file = staging.create(&path)?;
+    crate::output::report_cleaned(
+        staging
+            .take_cleaned()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        false,
+    );
     let summary = match args.format {
         GenerateFormat::Zip => write_zip(
             &generator,

@@ -40,7 +40,14 @@ fn main() {
         let code = signal.map_or(code, |signal| 128 + signal);
         match signal {
             Some(signal) => eprintln!("{}", exit::cancelled(signal)),
-            None if report => eprintln!("brazex: error: {}", message(&error)),
+            None if report => {
+                eprintln!("brazex: error: {}", message(&error));
+                // What the failed run wrote was removed, but for what it could not be
+                // (an object the credentials may not delete): each, with why.
+                for left in &brazex_core::cancel::undone().left {
+                    eprintln!("brazex: could not remove {left}");
+                }
+            }
             None => {}
         }
         std::process::exit(code);

@@ -2,24 +2,24 @@
 //! of rotating parts (`-o DIR/`), `--compress`, `--tables`, and `_manifest.json`.
 //!
 //! Plain NDJSON to stdout or one file keeps the original path ([`is_plain`]); every
-//! other output is built here from the flags and written through
-//! `brazex_core::sink` / `brazex_parquet`. The manifest is written last, atomically,
-//! only when every part is complete, so a load job that checks it never loads a
-//! half-finished run.
+//! other output is wired here from the flags: the format's sink (`brazex_parquet`,
+//! `brazex_dest::parts::ByteSink`) writing into the destination (`brazex_dest`: a
+//! local folder or an object-store prefix alike), the manifest last.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use brazex_core::delimited::{csv_header, format_timestamp_ms, CsvEncoder, NdjsonRows};
-use brazex_core::encode::Encoder;
+use brazex_core::delimited::{csv_header, CsvEncoder, NdjsonRows};
+use brazex_core::encode::{Encoder, Rows};
 use brazex_core::input::Input;
-use brazex_core::output::Staging;
 use brazex_core::path::{parse_select, parse_select_pinned, SelectItem};
 use brazex_core::pipeline::{run_with, BadLineSink, Options, Summary};
 use brazex_core::schema::ColumnType;
-use brazex_core::sink::{ByteSink, Compress, FileEntry, PartOptions, Parts, Target};
 use brazex_core::table::{infer_types, Plan};
+use brazex_dest::manifest::{Manifest, MANIFEST};
+use brazex_dest::parts::{ByteSink, Compress, PartOptions, Parts};
+use brazex_dest::{Location, Run, StoreOptions, Target};
 use brazex_parquet::{Codec, ParquetEncoder, ParquetOptions, ParquetSink};
 use clap::{Args, ValueEnum};
 
@@ -135,12 +135,33 @@ pub fn is_plain(args: &PipelineArgs) -> bool {
         && !out.tables
         && out.rows_per_file.is_none()
         && out.max_file_bytes.is_none()
-        && !args.output.as_deref().is_some_and(is_dir_target)
+        && !matches!(target(args.output.as_deref()), Ok(Target::Dir(_)))
 }
 
-/// `-o DIR/` (a trailing slash) or an existing folder.
-fn is_dir_target(path: &Path) -> bool {
-    path.as_os_str().to_string_lossy().ends_with('/') || path.is_dir()
+/// What `-o` names (stdout without it); an unknown URL scheme is a usage error.
+pub fn target(output: Option<&Path>) -> anyhow::Result<Target> {
+    match output {
+        None => Ok(Target::Stdout),
+        Some(path) => Target::parse(path).map_err(|e| usage(format!("-o {e}"))),
+    }
+}
+
+/// Where `--errors-to` (or another single file) goes.
+pub fn file_location(path: &Path, flag: &str) -> anyhow::Result<Location> {
+    match Target::parse(path).map_err(|e| usage(format!("{flag} {e}")))? {
+        Target::File(at) => Ok(at),
+        Target::Dir(at) => Err(usage(format!("{flag} {at}: names a folder; give a file"))),
+        Target::Stdout => Err(usage(format!("{flag}: give a file"))),
+    }
+}
+
+/// How the run writes to object stores, from the flags.
+pub fn store_options(args: &PipelineArgs) -> StoreOptions {
+    StoreOptions {
+        endpoints: args.store.endpoints(),
+        part_size: args.store.upload_part_size,
+        concurrency: usize::from(args.store.upload_concurrency),
+    }
 }
 
 /// Parses `--select` as the format wants it: typed formats accept `path:type` pins.
@@ -198,23 +219,21 @@ pub fn write(
     options: &Options,
     args: &PipelineArgs,
     source: Option<&serde_json::Value>,
-    staging: &Staging,
+    staging: &Run,
     bad_lines: BadLineSink<'_>,
 ) -> anyhow::Result<Summary> {
     let out = &args.out;
     let started = SystemTime::now();
-    let target = match &args.output {
-        Some(path) if is_dir_target(path) => Target::Dir(path.clone()),
-        Some(path) => Target::File(path.clone()),
-        None => Target::Stdout,
-    };
+    let target = target(args.output.as_deref())?;
     let dir = match &target {
         Target::Dir(dir) => Some(dir.clone()),
         _ => None,
     };
     if dir.is_none() {
         if out.tables {
-            return Err(usage("--tables writes a folder: give -o DIR/"));
+            return Err(usage(
+                "--tables writes a folder: give -o DIR/ (or -o s3://BUCKET/PREFIX/)",
+            ));
         }
         if out.rows_per_file.is_some() || out.max_file_bytes.is_some() {
             return Err(usage(
@@ -240,8 +259,12 @@ pub fn write(
         // a run that was killed left; then a folder holding a committed export is
         // refused.
         staging.claim_dir(dir)?;
-        report_cleaned(staging, args.quiet);
-        check_fresh(dir)?;
+        report_cleaned(staging.take_cleaned(), args.quiet);
+        if let Some(found) = staging.existing_output(dir)? {
+            return Err(usage(format!(
+                "{dir} already holds brazex output ({found}); remove it or choose another folder"
+            )));
+        }
     }
     let compress = match out.compress {
         None => Compress::None,
@@ -336,16 +359,11 @@ pub fn write(
         }
     };
     if let Some(dir) = &dir {
-        let manifest = manifest(ManifestInput {
-            args,
-            inputs,
-            source,
-            plan: plan.as_deref(),
-            names: &table_names,
-            normalized,
-            files: &files,
-            summary: &summary,
-            started,
+        let source = source.cloned().unwrap_or_else(|| {
+            serde_json::json!({"inputs": inputs.iter().map(|i| i.label().to_string()).collect::<Vec<_>>()})
+        });
+        let manifest = Manifest {
+            format: ext,
             compression: match out.format {
                 FormatArg::Parquet => {
                     format!("{:?}", out.compression.unwrap_or(CodecArg::Zstd)).to_lowercase()
@@ -354,62 +372,74 @@ pub fn write(
                     .compress
                     .map_or("none".into(), |c| format!("{c:?}").to_lowercase()),
             },
-        });
-        // Staged last, so the commit renames it last: once it is there, every part is.
-        let mut file = staging.create(&dir.join("_manifest.json"))?;
-        serde_json::to_writer_pretty(&mut file, &manifest)?;
-        std::io::Write::write_all(&mut file, b"\n")?;
-        file.finish()?;
+            source,
+            plan: plan.as_deref(),
+            selected: args.select.is_some(),
+            names: &table_names,
+            normalized,
+            files: &files,
+            summary: &summary,
+            started,
+        };
+        // Redshift's lists, then ours: created last, committed last, so once the
+        // manifest is there, every part is.
+        for (at, redshift) in manifest.redshift(dir) {
+            write_json(staging, &at, &redshift)?;
+        }
+        write_json(staging, &dir.join(MANIFEST), &manifest.to_json())?;
     } else if let Target::File(_) = &target {
         // The single file, like the errors file, is renamed by the caller's commit.
-        report_cleaned(staging, args.quiet);
+        report_cleaned(staging.take_cleaned(), args.quiet);
     }
     Ok(summary)
 }
 
-/// Refuses an output that names a URL (`-o s3://bucket/prefix/`): written as a local
-/// path it would make a folder named `s3:`, a surprising success.
-pub fn refuse_url(path: &Path, flag: &str) -> anyhow::Result<()> {
-    let text = path.to_string_lossy();
-    if let Some((scheme, _)) = text.split_once("://") {
-        if !scheme.is_empty()
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-        {
-            return Err(usage(format!(
-                "{flag} {text}: brazex writes local files and folders only, not {scheme}:// \
-                 URLs (write to a local folder and upload it, or read the bucket as an input)"
-            )));
-        }
-    }
+/// Writes a JSON document into the run (a manifest).
+fn write_json(staging: &Run, at: &Location, value: &serde_json::Value) -> anyhow::Result<()> {
+    let mut file = staging.create(at)?;
+    serde_json::to_writer_pretty(&mut file, value)?;
+    std::io::Write::write_all(&mut file, b"\n")?;
+    file.finish()?;
     Ok(())
 }
 
-/// Says on stderr which temporaries of a run that did not finish were removed.
-pub fn report_cleaned(staging: &Staging, quiet: bool) {
-    let cleaned = staging.take_cleaned();
+/// Says on stderr which leftovers of a run that did not finish were removed:
+/// temporary files, and pending uploads in object stores.
+pub fn report_cleaned(cleaned: Vec<String>, quiet: bool) {
     if cleaned.is_empty() || quiet {
         return;
     }
-    let shown: Vec<String> = cleaned
-        .iter()
-        .take(3)
-        .map(|p| p.display().to_string())
-        .collect();
-    let more = match cleaned.len() {
-        n if n > 3 => format!(" and {} more", n - 3),
-        _ => String::new(),
+    let (uploads, files): (Vec<String>, Vec<String>) = cleaned
+        .into_iter()
+        .partition(|c| c.ends_with(brazex_dest::store::PENDING_UPLOAD));
+    let list = |items: &[String]| {
+        let shown: Vec<&str> = items.iter().take(3).map(String::as_str).collect();
+        let more = match items.len() {
+            n if n > 3 => format!(" and {} more", n - 3),
+            _ => String::new(),
+        };
+        format!("{}{more}", shown.join(", "))
     };
-    eprintln!(
-        "brazex: removed {} temporary file{} left by an earlier run that did not finish: {}{more}",
-        cleaned.len(),
-        if cleaned.len() == 1 { "" } else { "s" },
-        shown.join(", ")
-    );
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if !files.is_empty() {
+        eprintln!(
+            "brazex: removed {} temporary file{} left by an earlier run that did not finish: {}",
+            files.len(),
+            plural(files.len()),
+            list(&files)
+        );
+    }
+    if !uploads.is_empty() {
+        eprintln!(
+            "brazex: aborted {} pending upload{} left by an earlier run that did not finish: {}",
+            uploads.len(),
+            plural(uploads.len()),
+            list(&uploads)
+        );
+    }
 }
 
-fn run_bytes<E: Encoder<Block = Vec<brazex_core::sink::Rows>>>(
+fn run_bytes<E: Encoder<Block = Vec<Rows>>>(
     inputs: &[Input],
     options: &Options,
     make: &(dyn Fn() -> E + Sync),
@@ -417,30 +447,6 @@ fn run_bytes<E: Encoder<Block = Vec<brazex_core::sink::Rows>>>(
     bad_lines: BadLineSink<'_>,
 ) -> brazex_core::Result<Summary> {
     run_with(inputs, options, make, sink, Some(bad_lines))
-}
-
-/// Refuses a folder that already holds brazex output: parts of two runs must never
-/// mix under one manifest.
-fn check_fresh(dir: &Path) -> anyhow::Result<()> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(());
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let sub_part = entry.path().is_dir()
-            && std::fs::read_dir(entry.path())
-                .map(|mut d| {
-                    d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("part-")))
-                })
-                .unwrap_or(false);
-        if name == "_manifest.json" || name.starts_with("part-") || sub_part {
-            return Err(usage(format!(
-                "{} already holds brazex output ({name}); remove it or choose another folder",
-                dir.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Types the plan's unknown columns from the first `--infer-rows` rows. Files (and
@@ -486,77 +492,4 @@ fn infer(
         plan.set_type(column, ty);
     }
     Ok(replay)
-}
-
-struct ManifestInput<'a> {
-    args: &'a PipelineArgs,
-    inputs: &'a [Input],
-    /// Where the rows came from when not the inputs' names (a Braze export).
-    source: Option<&'a serde_json::Value>,
-    plan: Option<&'a Plan>,
-    names: &'a [String],
-    normalized: bool,
-    files: &'a [Vec<FileEntry>],
-    summary: &'a Summary,
-    started: SystemTime,
-    compression: String,
-}
-
-fn timestamp(time: SystemTime) -> String {
-    let ms = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    format_timestamp_ms(ms)
-}
-
-/// The manifest: what a load job checks before loading (see the README).
-fn manifest(m: ManifestInput<'_>) -> serde_json::Value {
-    use serde_json::json;
-    let source = m.source.cloned().unwrap_or_else(
-        || json!({"inputs": m.inputs.iter().map(|i| i.label().to_string()).collect::<Vec<_>>()}),
-    );
-    let tables: Vec<serde_json::Value> = m
-        .names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let files = m.files.get(i).map(Vec::as_slice).unwrap_or_default();
-            let columns = match m.plan {
-                Some(plan) => json!(plan.tables()[i]
-                    .columns
-                    .iter()
-                    .map(|c| json!({"name": c.name, "type": c.ty.to_string()}))
-                    .collect::<Vec<_>>()),
-                None => match &m.args.select {
-                    Some(_) => json!("json object per line (--select)"),
-                    None => json!("json object per line (whole user records)"),
-                },
-            };
-            json!({
-                "name": name,
-                "path": if m.normalized { name.clone() } else { ".".to_string() },
-                "rows": files.iter().map(|f| f.rows).sum::<u64>(),
-                "columns": columns,
-                "files": files,
-            })
-        })
-        .collect();
-    let all_files = m.files.iter().flatten();
-    json!({
-        "brazex_version": env!("CARGO_PKG_VERSION"),
-        "format": m.args.out.format,
-        "compression": m.compression,
-        "started_at": timestamp(m.started),
-        "finished_at": timestamp(SystemTime::now()),
-        "source": source,
-        "totals": {
-            "rows_read": m.summary.rows_read,
-            "rows_written": m.summary.rows_written,
-            "rows_filtered": m.summary.rows_filtered,
-            "rows_skipped": m.summary.rows_skipped,
-            "files": all_files.clone().count(),
-            "bytes": all_files.map(|f| f.bytes).sum::<u64>(),
-        },
-        "tables": tables,
-    })
 }

@@ -4,9 +4,9 @@ use std::io::{self, Write};
 
 use brazex_core::filter::Filter;
 use brazex_core::input::Input;
-use brazex_core::output::Staging;
 use brazex_core::pipeline::{run, BadLine, OnError, Options, Summary};
 use brazex_core::select::Selection;
+use brazex_dest::{Location, Run, Target};
 
 use crate::args::{OnErrorArg, PipelineArgs, ProcessArgs};
 use crate::exit::UsageError;
@@ -15,7 +15,7 @@ pub fn process(args: &ProcessArgs) -> anyhow::Result<()> {
     let options = options(&args.pipeline)?;
     // Object URLs (s3://, gs://, az://) stream from their store; the runtime that
     // downloads them lives in `inputs` until the pipeline is done.
-    let inputs = crate::bucket::expand_inputs(&args.inputs, &args.store)?;
+    let inputs = crate::bucket::expand_inputs(&args.inputs, &args.pipeline.store)?;
     crate::exit::set_phase("processing");
     let summary = run_to_output(&inputs.inputs, &options, &args.pipeline, None)?;
     if !args.pipeline.quiet {
@@ -76,42 +76,37 @@ pub fn run_to_output(
     args: &PipelineArgs,
     source: Option<&serde_json::Value>,
 ) -> anyhow::Result<Summary> {
-    // Every file of the run is staged here: visible only when it all commits, and
-    // removed by the one cancellation path otherwise (brazex_core::output).
-    let staging = Staging::new();
-    if let Some(path) = &args.output {
-        crate::output::refuse_url(path, "-o")?;
-    }
-    if let Some(path) = &args.errors_to {
-        crate::output::refuse_url(path, "--errors-to")?;
-    }
-    let mut errors_file = args
+    // Every file and object of the run is staged here: visible only when it all
+    // commits, and removed by the one cancellation path otherwise (brazex_dest::Run).
+    let target = crate::output::target(args.output.as_deref())?;
+    let errors_to = args
         .errors_to
         .as_deref()
-        .map(|path| staging.create(path))
+        .map(|path| crate::output::file_location(path, "--errors-to"))
         .transpose()?;
+    let staging = Run::new(crate::output::store_options(args));
+    let mut errors_file = errors_to.map(|at| staging.create(&at)).transpose()?;
     let mut record_bad = |bad: &BadLine| -> brazex_core::Result<()> {
         if let Some(file) = errors_file.as_mut() {
-            write_bad_line(file, bad).map_err(|e| {
-                brazex_core::Error::io(format!("cannot write {}", file.dest().display()), e)
-            })?;
+            write_bad_line(file, bad)
+                .map_err(|e| brazex_core::Error::io(format!("cannot write {}", file.dest()), e))?;
         }
         Ok(())
     };
-    let summary = match &args.output {
+    let summary = match &target {
         _ if !crate::output::is_plain(args) => {
             crate::output::write(inputs, options, args, source, &staging, &mut record_bad)?
         }
-        Some(path) => {
-            let mut file = staging.create(path)?;
-            crate::output::report_cleaned(&staging, args.quiet);
+        Target::File(at) | Target::Dir(at) => {
+            let mut file = staging.create(at)?;
+            crate::output::report_cleaned(staging.take_cleaned(), args.quiet);
             let summary = run(inputs, options, &mut file, Some(&mut record_bad))
-                .map_err(|e| name_output(e, path))?;
+                .map_err(|e| name_output(e, at))?;
             file.finish()?;
             summary
         }
-        None => {
-            crate::output::report_cleaned(&staging, args.quiet);
+        Target::Stdout => {
+            crate::output::report_cleaned(staging.take_cleaned(), args.quiet);
             let stdout = io::stdout();
             let mut lock = stdout.lock();
             run(inputs, options, &mut lock, Some(&mut record_bad))?
@@ -125,10 +120,10 @@ pub fn run_to_output(
 }
 
 /// A write error of the plain NDJSON path names the file it was writing.
-fn name_output(error: brazex_core::Error, path: &std::path::Path) -> brazex_core::Error {
+fn name_output(error: brazex_core::Error, at: &Location) -> brazex_core::Error {
     match error {
         brazex_core::Error::Io { what, source } if what == brazex_core::encode::WRITE_FAILED => {
-            brazex_core::Error::io(format!("cannot write {}", path.display()), source)
+            brazex_core::Error::io(format!("cannot write {at}"), source)
         }
         e => e,
     }

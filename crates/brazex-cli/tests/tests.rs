@@ -5,6 +5,7 @@ mod bucket;
 mod output;
 mod reliability;
 mod run;
+mod stores;
 mod util;
 
 use std::io::Write;

@@ -8,12 +8,12 @@
 
 use std::sync::Arc;
 
+use crate::encode::Rows;
 use crate::encode::{Encoder, NdjsonEncoder};
 use crate::error::{Error, LinePlace, Result};
 use crate::record::{Kind, Record};
 use crate::schema::{self, ColumnType, Scalar};
 use crate::select::{Resolved, Selection};
-use crate::sink::Rows;
 use crate::table::{check, column_error, Plan, RowScratch};
 
 /// The header line of a table's CSV parts.

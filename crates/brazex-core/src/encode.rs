@@ -121,3 +121,10 @@ impl Sink<Vec<u8>> for WriteSink<'_> {
         written
     }
 }
+
+/// Encoded rows of one table: the bytes and where each row ends.
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub data: Vec<u8>,
+    pub ends: Vec<usize>,
+}

@@ -19,13 +19,11 @@ pub mod filter;
 pub mod frame;
 mod grammar;
 pub mod input;
-pub mod output;
 pub mod path;
 pub mod pipeline;
 pub mod record;
 pub mod schema;
 pub mod select;
-pub mod sink;
 pub mod table;
 
 pub use error::{Error, Result};

@@ -611,12 +611,20 @@ fn a_fault_soak_loses_and_doubles_nothing() {
 #[test]
 fn a_link_expiring_mid_download_is_exit_5_and_leaves_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
+    // The link lives 4 s from readiness: long enough for the download to start
+    // whatever the polling's backoff had grown to while the (debug-built) simulator
+    // wrote the archive; the stall (5 s before the resume) outlasts it.
     let sim = sim(&dir, |c| {
-        c.ttl = Duration::from_millis(1500);
+        c.ttl = Duration::from_secs(4);
+        for segment in &mut c.segments {
+            if segment.id == "all" {
+                segment.users = 1_000;
+            }
+        }
         c.faults = Faults {
             stall_after_bytes: Some(20_000),
             stall_times: 1,
-            stall_for: Duration::from_secs(4),
+            stall_for: Duration::from_secs(10),
             ..Faults::default()
         };
     });
@@ -630,7 +638,7 @@ fn a_link_expiring_mid_download_is_exit_5_and_leaves_nothing() {
             "1",
             "--one-stream",
             "--stall-timeout",
-            "2",
+            "5",
             "-o",
             out_file.to_str().expect("utf-8"),
         ],

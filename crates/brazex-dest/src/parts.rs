@@ -3,21 +3,20 @@
 //!
 //! A [`Parts`] writes `part-00000.<ext>`, `part-00001.<ext>` … in a folder (or one
 //! file, or stdout), counting each part's rows and bytes and hashing it (SHA-256) for
-//! the manifest. Files are written into the run's [`Stage`]: a closed part stays
-//! under its temporary name until the whole run commits, and a run that does not
-//! commit removes them all (`crate::output`), so a half-finished run leaves nothing
-//! a loader would pick up. [`ByteSink`] writes NDJSON or CSV blocks into parts, one [`Parts`] per table,
+//! the manifest. Parts are written into the run's [`Stage`], in a local folder or an
+//! object store alike: a closed part stays invisible (a temporary name, a pending
+//! upload) until the whole run commits, and a run that does not commit removes them
+//! all ([`crate::Run`]), so a half-finished run leaves nothing a loader would pick up. [`ByteSink`] writes NDJSON or CSV blocks into parts, one [`Parts`] per table,
 //! rotating exactly at `--rows-per-file` and `--max-file-bytes` on row boundaries.
 //! The Parquet sink (`brazex-parquet`) uses [`Parts`] the same way.
 
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
 
+use brazex_core::encode::{Rows, Sink};
+use brazex_core::{Error, Result};
 use sha2::{Digest, Sha256};
 
-use crate::encode::Sink;
-use crate::error::{Error, Result};
-use crate::output::{Stage, StagedFile};
+use crate::{Location, PartFile, Stage, Target};
 
 /// `--compress` for NDJSON and CSV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,16 +36,6 @@ impl Compress {
             Compress::Zstd => ".zst",
         }
     }
-}
-
-/// Where the output goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Stdout,
-    /// One file.
-    File(PathBuf),
-    /// A folder of rotating parts.
-    Dir(PathBuf),
 }
 
 /// How parts are cut.
@@ -82,7 +71,7 @@ struct Hashing {
 }
 
 enum Dest {
-    File(StagedFile),
+    File(PartFile),
     Stdout(BufWriter<io::Stdout>),
 }
 
@@ -180,14 +169,6 @@ impl PartWriter {
     }
 }
 
-/// The full path of a folder part named `shown` (relative to `base`), for messages.
-fn hashing_dest_shown(target: &Target, shown: &str, base: &Option<PathBuf>) -> Option<String> {
-    match (target, base) {
-        (Target::Dir(_), Some(base)) => Some(base.join(shown).display().to_string()),
-        _ => None,
-    }
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -198,7 +179,7 @@ pub struct Parts {
     target: Target,
     options: PartOptions,
     /// Folder part names are relative to (for the manifest).
-    base: Option<PathBuf>,
+    base: Option<Location>,
     stage: Stage,
     next: u32,
     current: Option<PartWriter>,
@@ -212,7 +193,7 @@ impl Parts {
     pub fn new(
         target: Target,
         options: PartOptions,
-        base: Option<PathBuf>,
+        base: Option<Location>,
         stage: Stage,
     ) -> Result<Parts> {
         if let Target::Dir(dir) = &target {
@@ -249,10 +230,7 @@ impl Parts {
                 Dest::Stdout(BufWriter::with_capacity(1 << 20, io::stdout())),
                 "<stdout>".to_string(),
             ),
-            Target::File(path) => (
-                Dest::File(self.stage.create(path)?),
-                path.display().to_string(),
-            ),
+            Target::File(at) => (Dest::File(self.stage.create(at)?), at.to_string()),
             Target::Dir(dir) => {
                 let name = format!(
                     "part-{:05}.{}{}",
@@ -260,17 +238,20 @@ impl Parts {
                     self.options.ext,
                     self.options.compress.suffix()
                 );
-                let path = dir.join(&name);
-                let shown = match &self.base {
-                    Some(base) => path
-                        .strip_prefix(base)
-                        .map_or(name.clone(), |p| p.to_string_lossy().into_owned()),
-                    None => name,
-                };
-                (Dest::File(self.stage.create(&path)?), shown)
+                let at = dir.join(&name);
+                let shown = self
+                    .base
+                    .as_ref()
+                    .and_then(|base| at.relative_to(base))
+                    .unwrap_or(name);
+                (Dest::File(self.stage.create(&at)?), shown)
             }
         };
         self.next += 1;
+        let dest_shown = match &dest {
+            Dest::File(file) => file.dest(),
+            Dest::Stdout(_) => path.clone(),
+        };
         let hashing = Hashing {
             dest,
             hash: Sha256::new(),
@@ -287,10 +268,7 @@ impl Parts {
                     .map_err(|e| Error::io(format!("cannot start zstd for {path}"), e))?,
             ),
         };
-        let dest = match &hashing_dest_shown(&self.target, &path, &self.base) {
-            Some(full) => full.clone(),
-            None => path.clone(),
-        };
+        let dest = dest_shown;
         Ok(self.current.insert(PartWriter {
             inner,
             written: 0,
@@ -350,16 +328,9 @@ impl Parts {
     }
 
     /// The folder the manifest names parts relative to.
-    pub fn base(&self) -> Option<&Path> {
-        self.base.as_deref()
+    pub fn base(&self) -> Option<&Location> {
+        self.base.as_ref()
     }
-}
-
-/// Encoded rows of one table: the bytes and where each row ends.
-#[derive(Debug, Default)]
-pub struct Rows {
-    pub data: Vec<u8>,
-    pub ends: Vec<usize>,
 }
 
 /// Writes NDJSON or CSV blocks (one [`Rows`] per table) into parts.
@@ -456,15 +427,21 @@ impl Sink<Vec<Rows>> for ByteSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::Staging;
+    use crate::{Run, StoreOptions};
+    use std::path::Path;
 
     /// A run claiming folder `out`, and the parts of one table in it.
-    fn folder_parts(out: &Path, options: PartOptions) -> (Staging, Parts) {
-        let staging = Staging::new();
-        staging.claim_dir(out).expect("claim");
-        let target = Target::Dir(out.to_path_buf());
-        let parts =
-            Parts::new(target, options, Some(out.to_path_buf()), staging.stage()).expect("parts");
+    fn folder_parts(out: &Path, options: PartOptions) -> (Run, Parts) {
+        let staging = Run::new(StoreOptions::default());
+        let dir = Location::Path(out.to_path_buf());
+        staging.claim_dir(&dir).expect("claim");
+        let parts = Parts::new(
+            Target::Dir(dir.clone()),
+            options,
+            Some(dir),
+            staging.stage(),
+        )
+        .expect("parts");
         (staging, parts)
     }
 

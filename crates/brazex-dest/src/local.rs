@@ -9,7 +9,7 @@
 //!
 //! A [`Staging`] is that run: it knows every temporary it made, renames them all on
 //! [`Staging::commit`], and otherwise removes them (on drop, or from the signal
-//! handler through [`crate::cancel`]), together with any file it had already renamed
+//! handler through `brazex_core::cancel`), together with any file it had already renamed
 //! when the commit itself was cut short, and the folders it created.
 //!
 //! Each destination is claimed first: a lock file (`DIR/.brazex-lock` for a folder,
@@ -23,8 +23,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::cancel::{self, Registration, Undo, Undone};
-use crate::error::{Error, Result};
+use brazex_core::cancel::{self, Registration, Undo, Undone};
+use brazex_core::{Error, Result};
 
 /// The suffix of every temporary brazex writes.
 pub const TEMP_SUFFIX: &str = ".brazex-tmp";
@@ -497,6 +497,25 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn sync_dir(_: &Path) -> io::Result<()> {
     Ok(())
+}
+
+/// What already holds brazex output in `dir` (a manifest, a part, or a subfolder of
+/// parts: `--tables`), if anything.
+pub fn existing_output(dir: &Path) -> Option<String> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let sub_part = entry.path().is_dir()
+            && std::fs::read_dir(entry.path())
+                .map(|mut d| {
+                    d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("part-")))
+                })
+                .unwrap_or(false);
+        if name == "_manifest.json" || name.starts_with("part-") || sub_part {
+            return Some(name);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
