@@ -33,3 +33,8 @@ soak:
 # Every fuzz target for SECONDS each (nightly, cargo-fuzz; FUZZING.md).
 fuzz seconds="1200":
     ./fuzz/run-all.sh {{seconds}}
+
+# Full-object Parquet into s3:// (moto on loopback) against a local folder (BENCHMARKS.md).
+s3-out:
+    cargo build --release -p brazex-cli
+    ./benches/s3-out.sh

@@ -16,7 +16,7 @@ use brazex_core::input::Input;
 use brazex_core::path::{parse_select, parse_select_pinned, SelectItem};
 use brazex_core::pipeline::{run_with, BadLineSink, Options, Summary};
 use brazex_core::schema::ColumnType;
-use brazex_core::table::{infer_types, Plan};
+use brazex_core::table::{infer_plan, Plan};
 use brazex_dest::manifest::{Manifest, MANIFEST};
 use brazex_dest::parts::{ByteSink, Compress, PartOptions, Parts};
 use brazex_dest::{Location, Run, StoreOptions, Target};
@@ -449,47 +449,23 @@ fn run_bytes<E: Encoder<Block = Vec<Rows>>>(
     run_with(inputs, options, make, sink, Some(bad_lines))
 }
 
-/// Types the plan's unknown columns from the first `--infer-rows` rows. Files (and
-/// downloads by range) are simply read twice; a stream (stdin, a download as one
-/// stream) is sampled through a spool file and then replayed, so it is still read from
-/// its source once: the inputs to run are then returned.
+/// Types the plan's unknown columns from the first `--infer-rows` rows (see
+/// `brazex_core::table::infer_plan`), saying what it found; returns the inputs to
+/// run when a stream was sampled.
 fn infer(
     plan: &mut Plan,
     inputs: &[Input],
     options: &Options,
     args: &PipelineArgs,
 ) -> anyhow::Result<Option<Vec<Input>>> {
-    if plan.unknown_columns().is_empty() {
-        return Ok(None);
-    }
-    let names: Vec<String> = plan.tables()[0]
-        .columns
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
-    let mut sample = Vec::with_capacity(inputs.len());
-    let mut replay = None;
-    for (i, input) in inputs.iter().enumerate() {
-        // Files and ranged sources can simply be read again.
-        if let Input::File(_) | Input::Ranged(_) = input {
-            sample.push(input.clone());
-            continue;
-        }
-        let spool = tempfile::tempfile()
-            .map_err(|e| anyhow::anyhow!("cannot create a spool file for type inference: {e}"))?;
-        let (sampling, replaying) = brazex_core::input::sample_and_replay(input, spool)?;
-        sample.push(sampling);
-        replay.get_or_insert_with(|| inputs.to_vec())[i] = replaying;
-    }
-    let types = infer_types(&sample, options, plan, args.out.infer_rows.max(1))?;
-    for (column, ty) in types {
-        if !args.quiet {
+    let inferred = infer_plan(plan, inputs, options, args.out.infer_rows)?;
+    if !args.quiet {
+        for (column, ty) in inferred.types {
             eprintln!(
                 "brazex: column {}: {ty} (inferred from the first rows; pin it with :type)",
-                names[column]
+                plan.tables()[0].columns[column].name
             );
         }
-        plan.set_type(column, ty);
     }
-    Ok(replay)
+    Ok(inferred.replay)
 }

@@ -351,6 +351,49 @@ pub fn column_error(place: &dyn Fn() -> LinePlace, column: &str, message: String
     }
 }
 
+/// Types the plan's unknown columns from the first `max_rows` rows and sets them in
+/// the plan; returns what it inferred, and the inputs the run then reads when a
+/// stream had to be sampled. Files and ranged sources are simply read twice; a
+/// stream (stdin, a download as one stream) is sampled through a spool file and
+/// then replayed, so it is still read from its source once.
+pub fn infer_plan(
+    plan: &mut Plan,
+    inputs: &[Input],
+    options: &Options,
+    max_rows: u64,
+) -> Result<Inferred> {
+    if plan.unknown_columns().is_empty() {
+        return Ok(Inferred::default());
+    }
+    let mut sample = Vec::with_capacity(inputs.len());
+    let mut replay = None;
+    for (i, input) in inputs.iter().enumerate() {
+        if let Input::File(_) | Input::Ranged(_) = input {
+            sample.push(input.clone());
+            continue;
+        }
+        let spool = tempfile::tempfile()
+            .map_err(|e| Error::io("cannot create a spool file for type inference", e))?;
+        let (sampling, replaying) = crate::input::sample_and_replay(input, spool)?;
+        sample.push(sampling);
+        replay.get_or_insert_with(|| inputs.to_vec())[i] = replaying;
+    }
+    let types = infer_types(&sample, options, plan, max_rows.max(1))?;
+    for (column, ty) in &types {
+        plan.set_type(*column, ty.clone());
+    }
+    Ok(Inferred { types, replay })
+}
+
+/// What [`infer_plan`] found.
+#[derive(Debug, Default)]
+pub struct Inferred {
+    /// Each inferred column (by index in the first table) and its type.
+    pub types: Vec<(usize, ColumnType)>,
+    /// The inputs the run reads instead, when a stream was sampled.
+    pub replay: Option<Vec<Input>>,
+}
+
 /// Infers the types of the plan's unknown columns from the first `max_rows` rows of
 /// `inputs` (read once more by the real run: only re-readable inputs, files, can be
 /// sampled). Columns with no non-null value are strings.

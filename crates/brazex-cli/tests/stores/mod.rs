@@ -316,6 +316,17 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// An NDJSON export of 4,000 users (about 11 MB: more than two 5 MiB upload parts).
+fn users_ndjson(dir: &Path) -> (String, Vec<u8>) {
+    let path = generate(
+        dir,
+        "users.ndjson",
+        &["--users", "4000", "--format", "ndjson"],
+    );
+    let bytes = std::fs::read(&path).expect("ndjson");
+    (path, bytes)
+}
+
 fn pending(endpoint: &str, bucket: &str) -> Vec<String> {
     serde_json::from_str(&Cloud::S3.ctl(endpoint, &["pending", bucket])).expect("pending")
 }
@@ -323,12 +334,7 @@ fn pending(endpoint: &str, bucket: &str) -> Vec<String> {
 #[test]
 fn a_run_killed_mid_upload_leaves_no_object_and_the_next_aborts_its_uploads() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ndjson_path = generate(
-        dir.path(),
-        "users.ndjson",
-        &["--users", "4000", "--format", "ndjson"],
-    );
-    let ndjson = std::fs::read(&ndjson_path).expect("ndjson");
+    let (ndjson_path, ndjson) = users_ndjson(dir.path());
     let endpoint = Cloud::S3.endpoint();
     let bucket = Cloud::S3.bucket(&endpoint, "killed");
     let url = format!("s3://{bucket}/night/");
@@ -383,12 +389,7 @@ fn a_run_killed_mid_upload_leaves_no_object_and_the_next_aborts_its_uploads() {
 #[test]
 fn a_signal_mid_upload_aborts_it_in_each_cloud() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ndjson_path = generate(
-        dir.path(),
-        "users.ndjson",
-        &["--users", "4000", "--format", "ndjson"],
-    );
-    let ndjson = std::fs::read(&ndjson_path).expect("ndjson");
+    let (_, ndjson) = users_ndjson(dir.path());
     for cloud in CLOUDS {
         let endpoint = cloud.endpoint();
         let bucket = cloud.bucket(&endpoint, "signal");
@@ -450,12 +451,7 @@ fn a_refused_delete_lists_the_objects_left_and_the_permission() {
     let keys = Cloud::S3.ctl(&endpoint, &["user-with-policy", &policy]);
     let (key, secret) = keys.trim().split_once(' ').expect("keys");
     let dir = tempfile::tempdir().expect("tempdir");
-    let ndjson_path = generate(
-        dir.path(),
-        "users.ndjson",
-        &["--users", "4000", "--format", "ndjson"],
-    );
-    let mut input = std::fs::read(&ndjson_path).expect("ndjson");
+    let (ndjson_path, mut input) = users_ndjson(dir.path());
     input.extend_from_slice(b"{not json\n");
     std::fs::write(&ndjson_path, &input).expect("write");
     let errors = format!("s3://{bucket}/errors.ndjson");

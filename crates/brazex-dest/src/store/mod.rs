@@ -644,6 +644,7 @@ impl Remote {
                 }
             }
             result.map_err(|e| store_error(&url, e))?;
+            debug!(object = %url, "completed");
         }
         let mut state = self.state();
         state.settled = true;
