@@ -166,6 +166,7 @@ impl Stores {
             http: self.http.clone(),
             permits: self.permits.clone(),
             part_size: self.options.part_size,
+            concurrency: self.options.concurrency.max(1),
             state: Mutex::new(State::default()),
         });
         let undo: Arc<dyn Undo> = remote.clone();
@@ -256,6 +257,8 @@ pub struct Remote {
     http: reqwest::Client,
     permits: Arc<Permits>,
     part_size: usize,
+    /// Completions at once at commit (`--upload-concurrency`).
+    concurrency: usize,
     state: Mutex<State>,
 }
 
@@ -581,8 +584,11 @@ impl Remote {
         }
     }
 
-    /// Completes every finished upload, in the order they were started.
-    fn commit(&self) -> Result<()> {
+    /// Completes every finished upload: the data objects side by side (at most
+    /// `--upload-concurrency` at once), then the manifests one by one in the order
+    /// they were created, so that a manifest is visible only once everything it
+    /// lists is.
+    fn commit(self: &Arc<Self>) -> Result<()> {
         let objects: Vec<(u64, String, Started)> = self
             .state()
             .objects
@@ -590,65 +596,112 @@ impl Remote {
             .filter(|p| p.finished)
             .map(|p| (p.id, p.key.clone(), p.upload.clone()))
             .collect();
-        for (id, key, upload) in objects {
-            cancel::check()?;
+        let (manifests, data): (Vec<_>, Vec<_>) = objects.into_iter().partition(|(_, key, _)| {
+            key.rsplit('/')
+                .next()
+                .is_some_and(|name| name.starts_with("_manifest"))
+        });
+        self.complete_all(data, self.concurrency)?;
+        for manifest in manifests {
+            self.complete_all(vec![manifest], 1)?;
+        }
+        let mut state = self.state();
+        state.settled = true;
+        Ok(())
+    }
+
+    /// Completes `objects`, `at_once` at a time; the first error (in their order)
+    /// once all have answered.
+    fn complete_all(
+        self: &Arc<Self>,
+        objects: Vec<(u64, String, Started)>,
+        at_once: usize,
+    ) -> Result<()> {
+        use futures_util::StreamExt;
+        cancel::check()?;
+        let remote = self.clone();
+        let outcomes = wait(
+            &self.handle,
+            async move {
+                let requests = objects
+                    .into_iter()
+                    .enumerate()
+                    .map(|(order, (id, key, upload))| {
+                        let remote = remote.clone();
+                        async move {
+                            let outcome = remote.complete(&key, upload).await;
+                            (order, id, key, outcome)
+                        }
+                    });
+                futures_util::stream::iter(requests)
+                    .buffer_unordered(at_once.max(1))
+                    .collect::<Vec<_>>()
+                    .await
+            },
+            None,
+        )
+        .ok_or(Error::Internal("the upload runtime is gone"))?;
+        let mut outcomes = outcomes;
+        outcomes.sort_by_key(|(order, ..)| *order);
+        let mut first_error = None;
+        for (_, id, key, outcome) in outcomes {
             let url = self.url(&key);
-            let path = StorePath::from(key.as_str());
-            let result = match upload {
-                Started::Multipart { id, parts } => {
-                    let multipart = self.client.multipart.clone();
-                    wait(
-                        &self.handle,
-                        async move { multipart.complete_multipart(&path, &id, parts).await },
-                        None,
-                    )
-                    .map(|r| {
-                        r.map(|_| ())
-                            .map_err(|e| self.classify("complete the upload", &e))
-                    })
-                }
-                Started::Empty => {
-                    let store = self.client.store.clone();
-                    wait(
-                        &self.handle,
-                        async move { store.put(&path, PutPayload::default()).await },
-                        None,
-                    )
-                    .map(|r| r.map(|_| ()).map_err(|e| self.classify("write", &e)))
-                }
-                Started::Resumable {
-                    session,
-                    sent,
-                    tail,
-                } => {
-                    let finish = gcs::put_chunk(
-                        self.http.clone(),
-                        self.gcs_credentials(),
-                        session,
-                        sent,
-                        Bytes::from(tail),
-                        true,
-                    );
-                    wait(&self.handle, finish, None)
-                        .map(|r| r.map_err(|e| self.gcs_error("complete the upload", e)))
-                }
-            };
-            let result = result.ok_or(Error::Internal("the upload runtime is gone"))?;
             // A completion the store refused (a 4xx answer) did not happen; one
             // that failed otherwise (a timeout, a 5xx) may have, and the undo then
             // deletes it.
-            let refused = result.as_ref().err().is_some_and(|e| e.is_refusal());
+            let refused = outcome.as_ref().err().is_some_and(|e| e.is_refusal());
             if !refused {
                 if let Some(p) = self.state().objects.iter_mut().find(|p| p.id == id) {
                     p.completed = true;
                 }
             }
-            result.map_err(|e| store_error(&url, e))?;
-            debug!(object = %url, "completed");
+            match outcome {
+                Ok(()) => debug!(object = %url, "completed"),
+                Err(e) => {
+                    first_error.get_or_insert_with(|| store_error(&url, e));
+                }
+            }
         }
-        let mut state = self.state();
-        state.settled = true;
-        Ok(())
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Makes one finished upload visible.
+    async fn complete(
+        self: Arc<Self>,
+        key: &str,
+        upload: Started,
+    ) -> std::result::Result<(), StoreError> {
+        let path = StorePath::from(key);
+        match upload {
+            Started::Multipart { id, parts } => self
+                .client
+                .multipart
+                .complete_multipart(&path, &id, parts)
+                .await
+                .map(|_| ())
+                .map_err(|e| self.classify("complete the upload", &e)),
+            Started::Empty => self
+                .client
+                .store
+                .put(&path, PutPayload::default())
+                .await
+                .map(|_| ())
+                .map_err(|e| self.classify("write", &e)),
+            Started::Resumable {
+                session,
+                sent,
+                tail,
+            } => gcs::put_chunk(
+                self.http.clone(),
+                self.gcs_credentials(),
+                session,
+                sent,
+                Bytes::from(tail),
+                true,
+            )
+            .await
+            .map_err(|e| self.gcs_error("complete the upload", e)),
+        }
     }
 
     fn gcs_credentials(&self) -> Option<object_store::gcp::GcpCredentialProvider> {
