@@ -24,9 +24,9 @@ for i in $(seq 0 $((parts - 1))); do
     # A different seed per part: different users, the same size.
     "$B" generate --users 5000 --seed $((1000 + i)) -o "$work/export/$(printf '%05d' "$i").zip" 2>/dev/null
 done
-python3 crates/brazex-cli/tests/bucket/s3ctl.py "$endpoint" mkbucket bench
+python3 crates/brazex-cli/tests/stores/storectl.py s3 "$endpoint" mkbucket bench
 for f in "$work"/export/*.zip; do
-    python3 crates/brazex-cli/tests/bucket/s3ctl.py "$endpoint" put bench "segment-export/seg/2026-11-29/pfx/$(basename "$f")" "$f"
+    python3 crates/brazex-cli/tests/stores/storectl.py s3 "$endpoint" put bench "segment-export/seg/2026-11-29/pfx/$(basename "$f")" "$f"
 done
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
 run() {

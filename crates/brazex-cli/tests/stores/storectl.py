@@ -6,9 +6,13 @@ tests check brazex's objects through code that is not brazex's.
   storectl.py CLOUD ENDPOINT list BUCKET PREFIX     -> JSON [[key, size], ...]
   storectl.py CLOUD ENDPOINT get BUCKET KEY FILE
   storectl.py CLOUD ENDPOINT put BUCKET KEY FILE
+  storectl.py s3 ENDPOINT delete BUCKET KEY
   storectl.py s3 ENDPOINT pending BUCKET            -> JSON [key, ...] of pending multipart uploads
   storectl.py s3 ENDPOINT user-with-policy POLICY   -> "ACCESS_KEY SECRET" of a new IAM user
                                                        with that inline policy
+  storectl.py s3 ENDPOINT keys-without-permissions  -> "ACCESS_KEY SECRET" of a new IAM user
+                                                       that has no policy (for a server
+                                                       started with INITIAL_NO_AUTH_ACTION_COUNT)
 
 CLOUD is s3 (moto, boto3), az (Azurite, azure-storage-blob) or gs (fake-gcs-server,
 its JSON API without credentials).
@@ -68,14 +72,18 @@ def main():
             client.download_file(args[0], args[1], args[2])
         elif command == "put":
             client.upload_file(args[2], args[0], args[1])
+        elif command == "delete":
+            client.delete_object(Bucket=args[0], Key=args[1])
         elif command == "pending":
             uploads = client.list_multipart_uploads(Bucket=args[0]).get("Uploads", [])
             print(json.dumps([u["Key"] for u in uploads]))
-        elif command == "user-with-policy":
+        elif command in ("user-with-policy", "keys-without-permissions"):
             iam = s3(endpoint, "iam")
-            iam.create_user(UserName="limited")
-            iam.put_user_policy(UserName="limited", PolicyName="p", PolicyDocument=args[0])
-            key = iam.create_access_key(UserName="limited")["AccessKey"]
+            user = "limited" if args else "nobody"
+            iam.create_user(UserName=user)
+            if args:
+                iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=args[0])
+            key = iam.create_access_key(UserName=user)["AccessKey"]
             print(key["AccessKeyId"], key["SecretAccessKey"])
         else:
             sys.exit(f"unknown command {command}")

@@ -205,12 +205,13 @@ fn no_s3_server(why: &str) -> String {
     )
 }
 
-/// Runs the test helper `tests/bucket/s3ctl.py` (boto3) against `endpoint`; returns
+/// Runs the test helper `tests/stores/storectl.py s3` (boto3) against `endpoint`; returns
 /// its stdout.
 pub fn s3ctl(endpoint: &str, args: &[&str]) -> String {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bucket/s3ctl.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/stores/storectl.py");
     let out = Command::new("python3")
         .arg(script)
+        .arg("s3")
         .arg(endpoint)
         .args(args)
         .output()
