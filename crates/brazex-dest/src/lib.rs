@@ -287,7 +287,9 @@ impl Stage {
     pub fn create(&self, dest: &Location) -> Result<PartFile> {
         match dest {
             Location::Path(path) => Ok(PartFile::Local(self.local.create(path)?)),
-            Location::Object(url) => Ok(PartFile::Object(self.shared.remote(url)?.create(url)?)),
+            Location::Object(url) => Ok(PartFile::Object(Box::new(
+                self.shared.remote(url)?.create(url)?,
+            ))),
         }
     }
 }
@@ -297,7 +299,8 @@ impl Stage {
 #[derive(Debug)]
 pub enum PartFile {
     Local(local::StagedFile),
-    Object(store::Upload),
+    /// Boxed: an upload carries its channels and part list, a local file little.
+    Object(Box<store::Upload>),
 }
 
 impl PartFile {
@@ -313,7 +316,7 @@ impl PartFile {
     pub fn finish(self) -> Result<()> {
         match self {
             PartFile::Local(file) => file.finish(),
-            PartFile::Object(upload) => upload.finish(),
+            PartFile::Object(upload) => (*upload).finish(),
         }
     }
 }

@@ -47,15 +47,18 @@ impl Cloud {
         }
     }
 
-    /// The endpoint flag and credentials brazex is run with.
-    fn brazex(self, args: &[&str], endpoint: &str) -> Invocation {
-        let flag = match self {
+    fn endpoint_flag(self) -> &'static str {
+        match self {
             Cloud::S3 => "--s3-endpoint",
             Cloud::Gcs => "--gcs-endpoint",
             Cloud::Azure => "--azure-endpoint",
-        };
+        }
+    }
+
+    /// The endpoint flag and credentials brazex is run with.
+    fn brazex(self, args: &[&str], endpoint: &str) -> Invocation {
         let mut all: Vec<&str> = args.to_vec();
-        all.extend([flag, endpoint]);
+        all.extend([self.endpoint_flag(), endpoint]);
         let run = brazex(&all);
         match self {
             Cloud::S3 => run
@@ -281,14 +284,9 @@ fn start_streaming(
     args: &[&str],
     ndjson: &[u8],
 ) -> std::process::Child {
-    let flag = match cloud {
-        Cloud::S3 => "--s3-endpoint",
-        Cloud::Gcs => "--gcs-endpoint",
-        Cloud::Azure => "--azure-endpoint",
-    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_brazex"))
         .args(args)
-        .args([flag, endpoint])
+        .args([cloud.endpoint_flag(), endpoint])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")

@@ -328,6 +328,14 @@ fn wait<T: Send + 'static>(
     }
 }
 
+/// Runs `future` on the upload runtime and waits for it without a time limit.
+fn run<T: Send + 'static>(
+    handle: &tokio::runtime::Handle,
+    future: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T> {
+    wait(handle, future, None).ok_or(Error::Internal("the upload runtime is gone"))
+}
+
 /// An error of ours inside a `Write`: the part writer adds which object it was.
 fn into_io(e: Error) -> io::Error {
     match e {
@@ -402,7 +410,7 @@ impl Remote {
             (true, false) => format!("{key}/"),
             _ => key.clone(),
         };
-        let listing = wait(
+        let listing = run(
             &self.handle,
             s3::list_pending(
                 self.http.clone(),
@@ -410,9 +418,7 @@ impl Remote {
                 self.bucket.bucket.clone(),
                 prefix,
             ),
-            None,
-        )
-        .ok_or(Error::Internal("the upload runtime is gone"))?;
+        )?;
         let pending = listing.map_err(|detail| {
             store_error(
                 url,
@@ -438,12 +444,9 @@ impl Remote {
             }
             let multipart = self.client.multipart.clone();
             let path = StorePath::from(stale_key.as_str());
-            let aborted = wait(
-                &self.handle,
-                async move { multipart.abort_multipart(&path, &id).await },
-                None,
-            )
-            .ok_or(Error::Internal("the upload runtime is gone"))?;
+            let aborted = run(&self.handle, async move {
+                multipart.abort_multipart(&path, &id).await
+            })?;
             aborted.map_err(|e| store_error(self.url(&stale_key), self.classify("abort", &e)))?;
             self.state()
                 .cleaned
@@ -456,34 +459,29 @@ impl Remote {
     pub(crate) fn existing_output(&self, url: &BucketUrl) -> Result<Option<String>> {
         let store = self.client.store.clone();
         let prefix = url.prefix.clone();
-        let found = wait(
-            &self.handle,
-            async move {
-                let root = (!prefix.is_empty()).then(|| StorePath::from(prefix.as_str()));
-                let top = store.list_with_delimiter(root.as_ref()).await?;
-                let named = |p: &StorePath| p.filename().map(str::to_string);
-                for object in &top.objects {
-                    if let Some(name) = named(&object.location) {
-                        if name == crate::manifest::MANIFEST || name.starts_with("part-") {
-                            return Ok(Some(name));
-                        }
+        let found = run(&self.handle, async move {
+            let root = (!prefix.is_empty()).then(|| StorePath::from(prefix.as_str()));
+            let top = store.list_with_delimiter(root.as_ref()).await?;
+            let named = |p: &StorePath| p.filename().map(str::to_string);
+            for object in &top.objects {
+                if let Some(name) = named(&object.location) {
+                    if name == crate::manifest::MANIFEST || name.starts_with("part-") {
+                        return Ok(Some(name));
                     }
                 }
-                for sub in &top.common_prefixes {
-                    let inner = store.list_with_delimiter(Some(sub)).await?;
-                    if let Some(part) = inner
-                        .objects
-                        .iter()
-                        .find(|o| named(&o.location).is_some_and(|n| n.starts_with("part-")))
-                    {
-                        return Ok(Some(part.location.to_string()));
-                    }
+            }
+            for sub in &top.common_prefixes {
+                let inner = store.list_with_delimiter(Some(sub)).await?;
+                if let Some(part) = inner
+                    .objects
+                    .iter()
+                    .find(|o| named(&o.location).is_some_and(|n| n.starts_with("part-")))
+                {
+                    return Ok(Some(part.location.to_string()));
                 }
-                Ok::<_, object_store::Error>(None)
-            },
-            None,
-        )
-        .ok_or(Error::Internal("the upload runtime is gone"))?;
+            }
+            Ok::<_, object_store::Error>(None)
+        })?;
         found.map_err(|e| store_error(url, self.classify("list", &e)))
     }
 
@@ -512,8 +510,7 @@ impl Remote {
                     self.bucket.bucket.clone(),
                     key.clone(),
                 );
-                let session = wait(&self.handle, start, None)
-                    .ok_or(Error::Internal("the upload runtime is gone"))?
+                let session = run(&self.handle, start)?
                     .map_err(|e| store_error(&shown, self.gcs_error("start the upload", e)))?;
                 Started::Resumable {
                     session,
@@ -524,12 +521,9 @@ impl Remote {
             _ => {
                 let multipart = self.client.multipart.clone();
                 let path = StorePath::from(key.as_str());
-                let id = wait(
-                    &self.handle,
-                    async move { multipart.create_multipart(&path).await },
-                    None,
-                )
-                .ok_or(Error::Internal("the upload runtime is gone"))?
+                let id = run(&self.handle, async move {
+                    multipart.create_multipart(&path).await
+                })?
                 .map_err(|e| store_error(&shown, self.classify("start the upload", &e)))?;
                 Started::Multipart {
                     id,
@@ -564,6 +558,7 @@ impl Remote {
             results: rx,
             tx,
             parts: Vec::new(),
+            received: 0,
             previous: None,
             done: false,
         })
@@ -620,27 +615,22 @@ impl Remote {
         use futures_util::StreamExt;
         cancel::check()?;
         let remote = self.clone();
-        let outcomes = wait(
-            &self.handle,
-            async move {
-                let requests = objects
-                    .into_iter()
-                    .enumerate()
-                    .map(|(order, (id, key, upload))| {
-                        let remote = remote.clone();
-                        async move {
-                            let outcome = remote.complete(&key, upload).await;
-                            (order, id, key, outcome)
-                        }
-                    });
-                futures_util::stream::iter(requests)
-                    .buffer_unordered(at_once.max(1))
-                    .collect::<Vec<_>>()
-                    .await
-            },
-            None,
-        )
-        .ok_or(Error::Internal("the upload runtime is gone"))?;
+        let outcomes = run(&self.handle, async move {
+            let requests = objects
+                .into_iter()
+                .enumerate()
+                .map(|(order, (id, key, upload))| {
+                    let remote = remote.clone();
+                    async move {
+                        let outcome = remote.complete(&key, upload).await;
+                        (order, id, key, outcome)
+                    }
+                });
+            futures_util::stream::iter(requests)
+                .buffer_unordered(at_once.max(1))
+                .collect::<Vec<_>>()
+                .await
+        })?;
         let mut outcomes = outcomes;
         outcomes.sort_by_key(|(order, ..)| *order);
         let mut first_error = None;
@@ -793,6 +783,8 @@ pub struct Upload {
     results: mpsc::Receiver<(usize, std::result::Result<Option<PartId>, StoreError>)>,
     tx: mpsc::Sender<(usize, std::result::Result<Option<PartId>, StoreError>)>,
     parts: Vec<Option<PartId>>,
+    /// Part requests whose outcome has been collected.
+    received: usize,
     /// GCS chunks go one after the other: the previous chunk's outcome.
     previous: Option<tokio::sync::oneshot::Receiver<bool>>,
     done: bool,
@@ -815,9 +807,7 @@ impl Upload {
     /// Collects the outcomes of part requests; `all`: waits for every one.
     fn collect(&mut self, all: bool) -> std::result::Result<(), StoreError> {
         loop {
-            let pending = self.parts.iter().filter(|p| p.is_none()).count();
-            let waiting = self.next_part - (self.parts.len() - pending);
-            if waiting == 0 {
+            if self.received == self.next_part {
                 return Ok(());
             }
             let next = if all {
@@ -846,13 +836,13 @@ impl Upload {
                 }
             };
             let (index, outcome) = next;
-            let id = outcome?;
-            if self.parts.len() <= index {
-                self.parts.resize(index + 1, None);
+            self.received += 1;
+            if let Some(id) = outcome? {
+                if self.parts.len() <= index {
+                    self.parts.resize(index + 1, None);
+                }
+                self.parts[index] = Some(id);
             }
-            self.parts[index] = Some(id.unwrap_or(PartId {
-                content_id: String::new(),
-            }));
         }
     }
 
