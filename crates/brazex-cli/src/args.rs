@@ -37,6 +37,9 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Run a whole job offline on a generated export and show the result.
     Demo(DemoArgs),
+    /// Print the schema a CSV or Parquet run would use (JSON, the manifest's columns
+    /// form), for review and for --schema; or compare two schemas with --diff.
+    Schema(Box<SchemaArgs>),
 }
 
 /// What to do with a line that is not a JSON object.
@@ -104,6 +107,62 @@ pub struct PipelineArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Compare two schemas (manifests or files `brazex schema` wrote): print each
+    /// difference, and exit 1 when there is one.
+    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with = "inputs")]
+    pub diff: Option<Vec<PathBuf>>,
+
+    /// Files, folders, `-` for stdin, or object URLs, as for `process`.
+    #[arg(value_name = "INPUT", required_unless_present = "diff")]
+    pub inputs: Vec<PathBuf>,
+
+    /// The columns, as for `process --select` (with `:type` pins).
+    #[arg(long, value_name = "ITEMS")]
+    pub select: Option<String>,
+
+    /// Only rows matching this expression are sampled.
+    #[arg(long = "where", value_name = "EXPR")]
+    pub where_: Option<String>,
+
+    /// The schema of the normalized tables (users, purchases, …).
+    #[arg(long)]
+    pub tables: bool,
+
+    /// How custom attributes are written [default: as --schema has them, else json].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub custom_attributes: Option<crate::output::CustomArg>,
+
+    /// Rows read to infer the types of columns outside the documented schema.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub infer_rows: u64,
+
+    /// Start from this schema (a manifest or schema file): the printed schema is
+    /// what a run with --schema FILE would use.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+
+    /// With --schema: what a run may add (see `process --schema-evolution`).
+    #[arg(long, value_enum, default_value_t = crate::output::EvolutionArg::Evolve, requires = "schema")]
+    pub schema_evolution: crate::output::EvolutionArg,
+
+    /// Most distinct custom attribute keys tracked.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_custom_columns: u64,
+
+    /// Threads to use (default: the number of cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// No notes on stderr (what was inferred).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct ProcessArgs {
     /// Files, folders (every file below, in path order) or `-` for stdin (the default).
     /// Each is detected as zip, gzip or NDJSON by its first bytes.
@@ -117,7 +176,7 @@ pub struct ProcessArgs {
 }
 
 /// How to reach object stores (`s3://`, `gs://`, `az://` inputs and outputs, `run --bucket`).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// An S3-compatible endpoint for s3:// URLs (MinIO, Cloudflare R2, a local server),
     /// e.g. http://127.0.0.1:9000 (else AWS_ENDPOINT_URL, else AWS itself).

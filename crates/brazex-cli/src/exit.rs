@@ -3,7 +3,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success (also when the reader of stdout went away, as in `brazex ... \| head`) |
-//! | 1 | bad input data: an invalid line, a damaged archive |
+//! | 1 | bad input data: an invalid line, a damaged archive, a column a frozen schema does not have |
 //! | 2 | usage: a bad flag, selection or expression |
 //! | 3 | I/O: an input that cannot be read, an output that cannot be written |
 //! | 4 | Braze: an error answer (401, 4xx), rate limited past the deadline, Braze or the download unavailable after retries and resumes |
@@ -12,6 +12,7 @@
 //! | 128 + N | cancelled by signal N: 130 for SIGINT (Ctrl-C), 143 for SIGTERM, 129 for SIGHUP |
 
 use brazex_braze::{BrazeError, BucketError};
+use brazex_core::contract::ContractError;
 use brazex_core::Error;
 
 pub const SUCCESS: i32 = 0;
@@ -63,12 +64,28 @@ pub fn cancelled(signal: i32) -> String {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// `brazex schema --diff`: the schemas differ (the differences are already printed).
+#[derive(Debug, thiserror::Error)]
+#[error("the schemas differ")]
+pub struct SchemasDiffer;
+
 /// The exit code for an error, and whether it is to be reported at all.
 pub fn code(error: &anyhow::Error) -> (i32, bool) {
     if error.downcast_ref::<UsageError>().is_some() {
         return (USAGE, true);
     }
+    if error.downcast_ref::<SchemasDiffer>().is_some() {
+        return (DATA, false);
+    }
     for cause in error.chain() {
+        // A frozen schema refusing a column is about the data; a schema that does not
+        // fit the flags, or is no schema, is about the command line.
+        if let Some(e) = cause.downcast_ref::<ContractError>() {
+            return match e {
+                ContractError::Frozen { .. } => (DATA, true),
+                ContractError::File { .. } | ContractError::Unfit { .. } => (USAGE, true),
+            };
+        }
         // Object-store inputs: a bucket that cannot be listed or an object that cannot
         // be read is an input that cannot be read.
         if cause.downcast_ref::<BucketError>().is_some() {
@@ -90,6 +107,7 @@ pub fn code(error: &anyhow::Error) -> (i32, bool) {
                 Error::InvalidJson { .. }
                 | Error::LineTooLong { .. }
                 | Error::Column { .. }
+                | Error::Contract { .. }
                 | Error::Archive { .. } => (DATA, true),
             };
         }

@@ -8,6 +8,7 @@ mod exit;
 mod generate;
 mod output;
 mod process;
+mod schema;
 mod signals;
 mod sim;
 
@@ -32,6 +33,7 @@ fn main() {
         Command::Process(args) => process::process(args),
         Command::Generate(args) => generate::generate(args),
         Command::Demo(args) => demo::demo(args),
+        Command::Schema(args) => schema::schema(args),
     };
     if let Err(error) = result {
         let (code, report) = exit::code(&error);

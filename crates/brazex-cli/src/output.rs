@@ -6,10 +6,14 @@
 //! `brazex_dest::parts::ByteSink`) writing into the destination (`brazex_dest`: a
 //! local folder or an object-store prefix alike), the manifest last.
 
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use brazex_core::contract::{
+    Changes, Contract, CustomAttributes, Evolution, KeyLog, PinnedSchema, Watched, WatchedSink,
+};
 use brazex_core::delimited::{csv_header, CsvEncoder, NdjsonRows};
 use brazex_core::encode::{Encoder, Rows};
 use brazex_core::input::Input;
@@ -39,6 +43,25 @@ pub enum FormatArg {
     Csv,
     /// Typed, compressed, columnar Parquet.
     Parquet,
+}
+
+/// `--custom-attributes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CustomArg {
+    /// One JSON text column, custom_attributes.
+    Json,
+    /// A typed column per attribute, custom_attributes__KEY, and the attributes
+    /// without a column in custom_attributes__rest (JSON).
+    Columns,
+}
+
+/// `--schema-evolution`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvolutionArg {
+    /// Columns the schema does not have are added after its own.
+    Evolve,
+    /// A column the schema does not have is an error; nothing is written.
+    Freeze,
 }
 
 /// `--compress` for NDJSON and CSV.
@@ -100,6 +123,27 @@ pub struct OutputArgs {
     /// (purchases, devices, …), each in its own subfolder, keyed by braze_id.
     #[arg(long)]
     pub tables: bool,
+
+    /// How CSV and Parquet write custom attributes: one JSON column, or a typed column
+    /// per attribute (custom_attributes__KEY) [default: as --schema has them, else json].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub custom_attributes: Option<CustomArg>,
+
+    /// Pin the columns to a schema: an earlier run's _manifest.json, or a file
+    /// `brazex schema` wrote (a path or an object URL). Every column it names keeps
+    /// its type and position; only the others are inferred.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+
+    /// With --schema: add new columns after the pinned ones (evolve), or fail on
+    /// the first one, naming it and its line, and write nothing (freeze).
+    #[arg(long, value_enum, default_value_t = EvolutionArg::Evolve, requires = "schema")]
+    pub schema_evolution: EvolutionArg,
+
+    /// Most distinct custom attribute keys a run tracks (as columns, or sent to
+    /// custom_attributes__rest).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_custom_columns: u64,
 }
 
 impl Default for OutputArgs {
@@ -115,6 +159,10 @@ impl Default for OutputArgs {
             row_group_bytes: 16 << 20,
             infer_rows: 10_000,
             tables: false,
+            custom_attributes: None,
+            schema: None,
+            schema_evolution: EvolutionArg::Evolve,
+            max_custom_columns: 1000,
         }
     }
 }
@@ -178,8 +226,114 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
     UsageError(message.into()).into()
 }
 
-/// The plan of a typed output (CSV, Parquet), with pins applied.
-fn plan(args: &PipelineArgs) -> anyhow::Result<Plan> {
+/// Reads `--schema` (a local file, or an object in a store), when given.
+pub fn read_schema(args: &PipelineArgs) -> anyhow::Result<Option<PinnedSchema>> {
+    match &args.out.schema {
+        Some(path) => read_schema_at(path, &args.store, true).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Reads a schema or manifest from a file or an object; with `with_rest`, a
+/// manifest's rest keys are columns (what a run with it as --schema uses).
+pub fn read_schema_at(
+    path: &Path,
+    store: &crate::args::StoreArgs,
+    with_rest: bool,
+) -> anyhow::Result<PinnedSchema> {
+    let name = path.display().to_string();
+    let text = match Target::parse(path).map_err(|e| usage(format!("--schema {e}")))? {
+        Target::File(Location::Object(url)) => {
+            let inputs =
+                crate::bucket::expand_inputs(std::slice::from_ref(&path.to_path_buf()), store)?;
+            let wanted = url.to_string();
+            let input = inputs
+                .inputs
+                .iter()
+                .find(|i| *i.label() == *wanted)
+                .ok_or_else(|| usage(format!("--schema {name}: no such object")))?;
+            let brazex_core::input::Opened::Stream(reader) = input.open()? else {
+                return Err(usage(format!("--schema {name}: not an object")));
+            };
+            read_bounded(reader, &name)?
+        }
+        _ => {
+            let file = std::fs::File::open(path)
+                .map_err(|e| brazex_core::Error::io(format!("cannot read --schema {name}"), e))?;
+            read_bounded(Box::new(file), &name)?
+        }
+    };
+    Ok(PinnedSchema::parse(&name, &text, with_rest)?)
+}
+
+/// A schema file's text; schemas are small, and a larger file is not one.
+fn read_bounded(reader: Box<dyn Read + Send>, name: &str) -> anyhow::Result<String> {
+    const MAX_SCHEMA_BYTES: u64 = 64 << 20;
+    let mut text = String::new();
+    reader
+        .take(MAX_SCHEMA_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| brazex_core::Error::io(format!("cannot read --schema {name}"), e))?;
+    if text.len() as u64 > MAX_SCHEMA_BYTES {
+        return Err(usage(format!(
+            "--schema {name}: larger than 64 MiB; not a schema or manifest"
+        )));
+    }
+    Ok(text)
+}
+
+/// What the run's columns are bound by: `--custom-attributes` (else as the schema
+/// has them), the schema, `--schema-evolution`.
+pub fn contract<'a>(
+    args: &PipelineArgs,
+    schema: Option<&'a PinnedSchema>,
+) -> anyhow::Result<Contract<'a>> {
+    let flag = args.out.custom_attributes.map(|c| match c {
+        CustomArg::Json => CustomAttributes::Json,
+        CustomArg::Columns => CustomAttributes::Columns,
+    });
+    let pinned = schema.and_then(|s| s.custom);
+    let custom = match (flag, pinned) {
+        (Some(a), Some(b)) if a != b && args.select.is_none() => {
+            return Err(usage(format!(
+                "--custom-attributes {}: the schema {} has them as {}",
+                a.name(),
+                schema.map_or("", |s| s.source.as_str()),
+                b.name()
+            )))
+        }
+        (Some(CustomAttributes::Columns), _) if args.select.is_some() => {
+            return Err(usage(
+                "--custom-attributes columns is for whole users and --tables; with --select, name attributes (custom_attributes.KEY)",
+            ))
+        }
+        // With --select the selection says what each column is.
+        (None, _) if args.select.is_some() => CustomAttributes::Json,
+        (Some(a), _) => a,
+        (None, Some(b)) => b,
+        (None, None) => CustomAttributes::Json,
+    };
+    Ok(Contract {
+        custom,
+        schema,
+        evolution: match args.out.schema_evolution {
+            EvolutionArg::Evolve => Evolution::Evolve,
+            EvolutionArg::Freeze => Evolution::Freeze,
+        },
+        max_keys: usize::try_from(args.out.max_custom_columns).unwrap_or(usize::MAX),
+    })
+}
+
+/// The plan of a typed output (CSV, Parquet), with pins applied and bound to its
+/// contract (before inference).
+pub fn plan(args: &PipelineArgs, contract: &Contract<'_>) -> anyhow::Result<Plan> {
+    let mut plan = shape(args)?;
+    plan.bind(contract)?;
+    Ok(plan)
+}
+
+/// The tables and columns the flags ask for, with `:type` pins.
+fn shape(args: &PipelineArgs) -> anyhow::Result<Plan> {
     if args.out.tables {
         if args.select.is_some() {
             return Err(usage(
@@ -254,6 +408,8 @@ pub fn write(
     if out.tables && out.format == FormatArg::Ndjson {
         return Err(usage("--tables needs --format csv or parquet"));
     }
+    let schema = read_schema(args)?;
+    let contract = contract(args, schema.as_ref())?;
     if let Some(dir) = &dir {
         // Claimed first: locked against another run, and cleared of the temporaries
         // a run that was killed left; then a folder holding a committed export is
@@ -289,7 +445,7 @@ pub fn write(
     let plan = match out.format {
         FormatArg::Ndjson => None,
         _ => {
-            let mut plan = plan(args)?;
+            let mut plan = plan(args, &contract)?;
             if let Some(replayed) = infer(&mut plan, inputs, options, args)? {
                 replay = replayed;
                 inputs = &replay;
@@ -316,6 +472,14 @@ pub fn write(
         )?);
     }
 
+    let frozen = contract
+        .frozen()
+        .then(|| schema.as_ref().map_or(String::new(), |s| s.source.clone()));
+    let watch = Watch {
+        frozen,
+        limit: contract.max_keys,
+    };
+    let mut rest = KeyLog::default();
     let (summary, files) = match (out.format, &plan) {
         (FormatArg::Parquet, Some(plan)) => {
             let parquet = ParquetOptions {
@@ -340,14 +504,18 @@ pub fn write(
                 block_bytes: options.block_bytes.max(PARQUET_BLOCK_BYTES),
                 ..options.clone()
             };
-            let summary = run_with(inputs, &options, &make, &mut sink, Some(bad_lines))?;
+            let summary;
+            (summary, rest) =
+                run_typed(inputs, &options, plan, &watch, &make, &mut sink, bad_lines)?;
             (summary, sink.finish()?)
         }
         (FormatArg::Csv, Some(plan)) => {
             let headers = (0..plan.tables().len()).map(|t| Some(csv_header(plan, t)));
             let mut sink = ByteSink::new(parts.into_iter().zip(headers).collect());
             let make = || CsvEncoder::new(plan.clone());
-            let summary = run_with(inputs, options, &make, &mut sink, Some(bad_lines))?;
+            let summary;
+            (summary, rest) =
+                run_typed(inputs, options, plan, &watch, &make, &mut sink, bad_lines)?;
             (summary, sink.finish()?)
         }
         _ => {
@@ -358,6 +526,18 @@ pub fn write(
             (summary, sink.finish()?)
         }
     };
+    // What changed against the schema (or the documented object): said on stderr,
+    // and written into the manifest.
+    let changes = plan.as_ref().map(|plan| {
+        let mut changes = plan.changes().clone();
+        changes.rest = rest.rest_keys();
+        changes
+    });
+    if let Some(line) = changes.as_ref().and_then(Changes::describe) {
+        if !args.quiet {
+            eprintln!("{line}");
+        }
+    }
     if let Some(dir) = &dir {
         let source = source.cloned().unwrap_or_else(|| {
             serde_json::json!({"inputs": inputs.iter().map(|i| i.label().to_string()).collect::<Vec<_>>()})
@@ -374,6 +554,9 @@ pub fn write(
             },
             source,
             plan: plan.as_deref(),
+            schema_changes: changes
+                .as_ref()
+                .map(|c| c.to_json(schema.as_ref().map(|s| s.source.as_str()))),
             selected: args.select.is_some(),
             names: &table_names,
             normalized,
@@ -439,6 +622,34 @@ pub fn report_cleaned(cleaned: Vec<String>, quiet: bool) {
     }
 }
 
+/// How the run watches custom attributes (see `brazex_core::contract::Watched`).
+struct Watch {
+    /// The frozen schema's name, under `--schema-evolution freeze`.
+    frozen: Option<String>,
+    limit: usize,
+}
+
+/// Runs a typed output; with custom attribute columns, each row's attributes are
+/// watched too: returned, the keys sent to the rest.
+fn run_typed<E: Encoder>(
+    inputs: &[Input],
+    options: &Options,
+    plan: &Arc<Plan>,
+    watch: &Watch,
+    make: &(dyn Fn() -> E + Sync),
+    sink: &mut dyn brazex_core::encode::Sink<E::Block>,
+    bad_lines: BadLineSink<'_>,
+) -> brazex_core::Result<(Summary, KeyLog)> {
+    if plan.custom_keys().is_none() {
+        let summary = run_with(inputs, options, make, sink, Some(bad_lines))?;
+        return Ok((summary, KeyLog::default()));
+    }
+    let watched = || Watched::new(make(), plan.clone(), watch.frozen.clone(), watch.limit);
+    let mut sink = WatchedSink::new(sink, watch.limit);
+    let summary = run_with(inputs, options, &watched, &mut sink, Some(bad_lines))?;
+    Ok((summary, sink.into_log()))
+}
+
 fn run_bytes<E: Encoder<Block = Vec<Rows>>>(
     inputs: &[Input],
     options: &Options,
@@ -452,19 +663,21 @@ fn run_bytes<E: Encoder<Block = Vec<Rows>>>(
 /// Types the plan's unknown columns from the first `--infer-rows` rows (see
 /// `brazex_core::table::infer_plan`), saying what it found; returns the inputs to
 /// run when a stream was sampled.
-fn infer(
+pub fn infer(
     plan: &mut Plan,
     inputs: &[Input],
     options: &Options,
     args: &PipelineArgs,
 ) -> anyhow::Result<Option<Vec<Input>>> {
-    let inferred = infer_plan(plan, inputs, options, args.out.infer_rows)?;
+    let max_keys = usize::try_from(args.out.max_custom_columns).unwrap_or(usize::MAX);
+    let inferred = infer_plan(plan, inputs, options, args.out.infer_rows, max_keys)?;
     if !args.quiet {
-        for (column, ty) in inferred.types {
-            eprintln!(
-                "brazex: column {}: {ty} (inferred from the first rows; pin it with :type)",
-                plan.tables()[0].columns[column].name
-            );
+        let pin = match args.select {
+            Some(_) => "pin it with :type or --schema",
+            None => "pin it with --schema",
+        };
+        for (name, ty) in inferred.types {
+            eprintln!("brazex: column {name}: {ty} (inferred from the first rows; {pin})");
         }
     }
     Ok(inferred.replay)

@@ -45,6 +45,14 @@ pub fn options(args: &PipelineArgs) -> anyhow::Result<Options> {
         }
         None => None,
     };
+    if args.out.format == crate::output::FormatArg::Ndjson
+        && (args.out.schema.is_some() || args.out.custom_attributes.is_some())
+    {
+        return Err(UsageError(
+            "--schema and --custom-attributes type the columns of CSV and Parquet; give --format csv or parquet".into(),
+        )
+        .into());
+    }
     if args.errors_to.is_some() && args.on_error != OnErrorArg::Skip {
         return Err(UsageError("--errors-to needs --on-error skip".into()).into());
     }

@@ -5,6 +5,7 @@ mod bucket;
 mod output;
 mod reliability;
 mod run;
+mod schema;
 mod stores;
 mod util;
 

@@ -135,7 +135,7 @@ fn encode_cell(
             Resolved::Value(v) if v.kind() == Kind::Null => Ok(()),
             Resolved::Missing => Ok(()),
             _ => {
-                json_text(cell, out);
+                cell.write_json(out);
                 Ok(())
             }
         };
@@ -143,6 +143,7 @@ fn encode_cell(
     let value = match cell {
         Resolved::Missing => return Ok(()),
         Resolved::Each(_) => return Err(format!("a list where {ty} is expected")),
+        Resolved::Fields(_) => return Err(format!("an object where {ty} is expected")),
         Resolved::Value(v) => v,
     };
     match schema::scalar(value, ty)? {
@@ -155,24 +156,6 @@ fn encode_cell(
         Scalar::Date(_) => out.extend_from_slice(value.as_str().unwrap_or_default().as_bytes()),
     }
     Ok(())
-}
-
-/// The JSON text of a resolved value (`[]` paths become arrays, missing is null).
-fn json_text(cell: &Resolved<'_>, out: &mut Vec<u8>) {
-    match cell {
-        Resolved::Missing => out.extend_from_slice(b"null"),
-        Resolved::Value(v) => out.extend_from_slice(v.raw()),
-        Resolved::Each(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                json_text(item, out);
-            }
-            out.push(b']');
-        }
-    }
 }
 
 pub use crate::civil::format_timestamp_ms;

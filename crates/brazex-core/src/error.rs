@@ -90,6 +90,12 @@ pub enum Error {
         message: String,
     },
 
+    /// A row breaks the run's schema contract: a custom attribute the schema does not
+    /// have under `--schema-evolution freeze`, or more custom attribute keys than
+    /// `--max-custom-columns`. Never skipped: the run stops and writes nothing.
+    #[error("{place}: {message}")]
+    Contract { place: LinePlace, message: String },
+
     /// A line longer than the configured limit.
     #[error("{place}: line is longer than {limit} bytes (raise the limit with --max-line-bytes)")]
     LineTooLong { place: LinePlace, limit: usize },
@@ -158,7 +164,8 @@ impl Error {
         match self {
             Error::InvalidJson { place, .. }
             | Error::LineTooLong { place, .. }
-            | Error::Column { place, .. } => Some(place),
+            | Error::Column { place, .. }
+            | Error::Contract { place, .. } => Some(place),
             _ => None,
         }
     }

@@ -10,6 +10,7 @@
 pub mod archive;
 pub mod cancel;
 pub mod civil;
+pub mod contract;
 mod decode;
 pub mod delimited;
 pub mod encode;

@@ -349,6 +349,11 @@ impl<'a> Key<'a> {
             && unquote(self.raw).is_some_and(|k| k == key)
     }
 
+    /// The key as written, with its quotes.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
     /// The key as written, between its quotes.
     fn inner(&self) -> &'a [u8] {
         self.raw

@@ -66,6 +66,30 @@ impl ColumnType {
         })
     }
 
+    /// Parses a type as the manifest writes it ([`fmt::Display`]): a scalar name,
+    /// `list<T>`, or `struct<name:T,…>`.
+    pub fn parse(text: &str) -> Option<ColumnType> {
+        let (ty, rest) = parse_type(text.trim())?;
+        rest.trim().is_empty().then_some(ty)
+    }
+
+    /// True when every value of type `found` is also, unchanged, a value of this
+    /// type: the widenings a pinned column applies without error (an `int` in a
+    /// `float` column, a `date` in a `timestamp` column, anything in `json`).
+    pub fn widens(&self, found: &ColumnType) -> bool {
+        use ColumnType as T;
+        match (self, found) {
+            (a, b) if a == b => true,
+            (T::Float, T::Int | T::Int32) | (T::Int, T::Int32) => true,
+            (T::Timestamp, T::Date) => true,
+            // A number, bool or text keeps its exact JSON text in a string column.
+            (T::String, T::Int | T::Int32 | T::Float | T::Bool | T::Date) => true,
+            (T::Json, _) => true,
+            (T::List(a), T::List(b)) => a.widens(b),
+            _ => false,
+        }
+    }
+
     /// True for types written as JSON text in CSV (lists, structs, json).
     pub fn is_nested(&self) -> bool {
         matches!(
@@ -99,6 +123,45 @@ impl fmt::Display for ColumnType {
                 }
                 f.write_str(">")
             }
+        }
+    }
+}
+
+/// One type at the start of `text`, and what follows it.
+fn parse_type(text: &str) -> Option<(ColumnType, &str)> {
+    let text = text.trim_start();
+    let end = text
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(text.len());
+    let (word, rest) = text.split_at(end);
+    let scalar = match word {
+        "int32" => Some(ColumnType::Int32),
+        "list" | "struct" => None,
+        _ => Some(ColumnType::parse_pin(word)?),
+    };
+    if let Some(ty) = scalar {
+        return Some((ty, rest));
+    }
+    let mut rest = rest.trim_start().strip_prefix('<')?;
+    if word == "list" {
+        let (inner, after) = parse_type(rest)?;
+        let after = after.trim_start().strip_prefix('>')?;
+        return Some((ColumnType::List(Box::new(inner)), after));
+    }
+    let mut fields = Vec::new();
+    loop {
+        let colon = rest.find(':')?;
+        let name = rest[..colon].trim();
+        if name.is_empty() || name.contains(['<', '>', ',']) {
+            return None;
+        }
+        let (ty, after) = parse_type(&rest[colon + 1..])?;
+        fields.push(Column::new(name, ty));
+        let after = after.trim_start();
+        if let Some(after) = after.strip_prefix(',') {
+            rest = after;
+        } else {
+            return Some((ColumnType::Struct(fields), after.strip_prefix('>')?));
         }
     }
 }
@@ -342,11 +405,21 @@ pub fn scalar<'a>(value: &Value<'a>, ty: &ColumnType) -> Result<Scalar<'a>, Stri
                 None => wrong("an integer"),
             }
         }
-        ColumnType::Float => (kind == Kind::Number)
-            .then(|| value.raw_text().parse::<f64>().ok())
-            .flatten()
-            .map(Scalar::Float)
-            .map_or_else(|| wrong("a number"), Ok),
+        ColumnType::Float => {
+            let text = value.raw_text();
+            match (kind == Kind::Number).then(|| text.parse::<f64>().ok()) {
+                // An integer past 2^53 would lose digits as a float: not a widening.
+                Some(Some(f))
+                    if f.abs() >= MAX_EXACT_FLOAT_INT
+                        && !text.contains(['.', 'e', 'E'])
+                        && text.parse::<i128>().ok() != Some(f as i128) =>
+                {
+                    wrong("a number a float holds exactly (an integer below 2^53)")
+                }
+                Some(Some(f)) => Ok(Scalar::Float(f)),
+                _ => wrong("a number"),
+            }
+        }
         ColumnType::Bool => match value.raw() {
             b"true" => Ok(Scalar::Bool(true)),
             b"false" => Ok(Scalar::Bool(false)),
@@ -375,6 +448,9 @@ pub fn scalar<'a>(value: &Value<'a>, ty: &ColumnType) -> Result<Scalar<'a>, Stri
         }
     }
 }
+
+/// 2^53: integers up to this are exact as 64-bit floats.
+const MAX_EXACT_FLOAT_INT: f64 = 9_007_199_254_740_992.0;
 
 fn shorten(text: &str) -> String {
     if text.chars().count() <= 40 {
@@ -604,6 +680,34 @@ mod tests {
     }
 
     #[test]
+    fn types_parse_as_the_manifest_writes_them() {
+        for column in user_schema() {
+            let text = column.ty.to_string();
+            assert_eq!(ColumnType::parse(&text), Some(column.ty), "{text}");
+        }
+        assert_eq!(
+            ColumnType::parse(" list< int >"),
+            Some(ColumnType::List(Box::new(ColumnType::Int)))
+        );
+        for bad in [
+            "",
+            "integer",
+            "list<int",
+            "list<>",
+            "struct<a>",
+            "struct<:int>",
+            "int x",
+        ] {
+            assert_eq!(ColumnType::parse(bad), None, "{bad}");
+        }
+        assert!(ColumnType::Float.widens(&ColumnType::Int));
+        assert!(ColumnType::Timestamp.widens(&ColumnType::Date));
+        assert!(!ColumnType::Int.widens(&ColumnType::Float));
+        assert!(!ColumnType::Date.widens(&ColumnType::Timestamp));
+        assert!(!ColumnType::Bool.widens(&ColumnType::String));
+    }
+
+    #[test]
     fn documented_paths_have_types() {
         let ty = |p: &str| documented_type(&Path::parse(p).expect("path").segments);
         assert_eq!(ty("total_revenue"), Some(ColumnType::Float));
@@ -628,7 +732,7 @@ mod tests {
     #[test]
     fn scalars_follow_the_column_rules() {
         let mut parser = RecordParser::default();
-        let line = br#"{"s":"x","n":12,"f":1.5e2,"b":true,"t":"2024-01-01T00:00:00Z","d":"2024-01-02","big":3000000000,"nul":null,"tt":{"$time":"1970-01-01T00:00:01Z"}}"#;
+        let line = br#"{"s":"x","n":12,"f":1.5e2,"b":true,"t":"2024-01-01T00:00:00Z","d":"2024-01-02","big":3000000000,"huge":9007199254740993,"nul":null,"tt":{"$time":"1970-01-01T00:00:01Z"}}"#;
         let record = parser.parse(line).expect("valid");
         let v = |k: &str| record.root().get(k).expect("key");
         assert_eq!(scalar(&v("n"), &ColumnType::Int), Ok(Scalar::Int(12)));
@@ -650,7 +754,13 @@ mod tests {
             .expect_err("string in int")
             .contains("expected an integer, found \"x\""));
         assert!(scalar(&v("f"), &ColumnType::Int).is_err());
+        assert_eq!(scalar(&v("n"), &ColumnType::Float), Ok(Scalar::Float(12.0)));
         assert!(scalar(&v("big"), &ColumnType::Int32).is_err());
+        assert!(scalar(&v("huge"), &ColumnType::Float).is_err());
+        assert_eq!(
+            scalar(&v("big"), &ColumnType::Float),
+            Ok(Scalar::Float(3e9))
+        );
         assert!(scalar(&v("t"), &ColumnType::Date).is_err());
         assert!(scalar(&v("b"), &ColumnType::Timestamp).is_err());
     }

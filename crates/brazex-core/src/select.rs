@@ -5,7 +5,7 @@
 //! are copied as the input's own JSON text.
 
 use crate::path::{Segment, SelectItem};
-use crate::record::{Kind, Record, Value};
+use crate::record::{Key, Kind, Record, Value};
 
 /// A compiled `--select`.
 #[derive(Debug, Clone)]
@@ -141,6 +141,42 @@ pub enum Resolved<'a> {
     Value(Value<'a>),
     /// A path with `[]`: one resolution per element of the array.
     Each(Vec<Resolved<'a>>),
+    /// The fields of an object that have no column of their own (the
+    /// `custom_attributes__rest` column): one JSON object, each key and value as it
+    /// stands in the input.
+    Fields(Vec<(Key<'a>, Value<'a>)>),
+}
+
+impl Resolved<'_> {
+    /// Appends the JSON text of the value (`[]` paths become arrays, missing is null).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Resolved::Missing => out.extend_from_slice(b"null"),
+            Resolved::Value(v) => out.extend_from_slice(v.raw()),
+            Resolved::Each(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write_json(out);
+                }
+                out.push(b']');
+            }
+            Resolved::Fields(fields) => {
+                out.push(b'{');
+                for (i, (key, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(key.raw());
+                    out.push(b':');
+                    out.extend_from_slice(value.raw());
+                }
+                out.push(b'}');
+            }
+        }
+    }
 }
 
 fn resolve_key_value<'a>(

@@ -6,6 +6,7 @@
 
 use std::time::SystemTime;
 
+use brazex_core::contract::columns_json;
 use brazex_core::delimited::format_timestamp_ms;
 use brazex_core::pipeline::Summary;
 use brazex_core::table::Plan;
@@ -31,6 +32,8 @@ pub struct Manifest<'a> {
     pub source: Value,
     /// The typed columns (CSV, Parquet); `None` for NDJSON.
     pub plan: Option<&'a Plan>,
+    /// What changed against the pinned schema (typed outputs).
+    pub schema_changes: Option<Value>,
     /// NDJSON rows are `--select`'ed objects (rather than whole users).
     pub selected: bool,
     /// The tables' names, in plan order.
@@ -60,11 +63,7 @@ impl Manifest<'_> {
             .map(|(i, name)| {
                 let files = self.files.get(i).map(Vec::as_slice).unwrap_or_default();
                 let columns = match self.plan {
-                    Some(plan) => json!(plan.tables()[i]
-                        .columns
-                        .iter()
-                        .map(|c| json!({"name": c.name, "type": c.ty.to_string()}))
-                        .collect::<Vec<_>>()),
+                    Some(plan) => columns_json(&plan.tables()[i].columns),
                     None if self.selected => json!("json object per line (--select)"),
                     None => json!("json object per line (whole user records)"),
                 };
@@ -78,7 +77,7 @@ impl Manifest<'_> {
             })
             .collect();
         let all_files = self.files.iter().flatten();
-        json!({
+        let mut doc = json!({
             "brazex_version": env!("CARGO_PKG_VERSION"),
             "format": self.format,
             "compression": self.compression,
@@ -94,7 +93,17 @@ impl Manifest<'_> {
                 "bytes": all_files.map(|f| f.bytes).sum::<u64>(),
             },
             "tables": tables,
-        })
+        });
+        if let (Some(plan), Some(map)) = (self.plan, doc.as_object_mut()) {
+            map.insert(
+                "custom_attributes".into(),
+                json!(plan.custom_attributes().name()),
+            );
+            if let Some(changes) = &self.schema_changes {
+                map.insert("schema_changes".into(), changes.clone());
+            }
+        }
+        doc
     }
 
     /// Redshift's manifests for S3 folder `dir`, with where each goes (none for any

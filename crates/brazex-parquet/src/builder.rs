@@ -236,6 +236,22 @@ impl Builder {
                 valid.push(true);
                 Ok(())
             }
+            Resolved::Fields(_) => {
+                let Builder::Utf8 {
+                    offsets,
+                    data,
+                    valid,
+                    json: true,
+                } = self
+                else {
+                    return Err(format!("an object where {ty} is expected"));
+                };
+                // The fields' JSON text, straight into the column's bytes.
+                cell.write_json(data);
+                push_offset(offsets, data.len())?;
+                valid.push(true);
+                Ok(())
+            }
         }
     }
 
