@@ -38,3 +38,8 @@ fuzz seconds="1200":
 s3-out:
     cargo build --release -p brazex-cli
     ./benches/s3-out.sh
+
+# Schema contracts: custom attributes as columns against one JSON column (BENCHMARKS.md).
+schema-bench:
+    cargo build --release -p brazex-cli
+    ./benches/schema.sh

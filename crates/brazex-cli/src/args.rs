@@ -280,9 +280,15 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
     pub fields: Option<Vec<String>>,
 
-    /// custom_attributes_to_export, comma-separated (at most 500).
-    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
-    pub custom_attributes: Option<Vec<String>>,
+    /// custom_attributes_to_export, comma-separated (at most 500). (Not
+    /// --custom-attributes: that says how CSV and Parquet write them.)
+    #[arg(
+        long = "export-custom-attributes",
+        alias = "custom-attributes-to-export",
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
+    pub export_custom_attributes: Option<Vec<String>>,
 
     /// output_format asked of Braze (gzip matters for exports into your own bucket).
     #[arg(long, value_enum, default_value_t = OutputFormatArg::Zip)]

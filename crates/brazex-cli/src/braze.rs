@@ -313,7 +313,7 @@ pub fn export_request(
     let derived = match (&args.fields, pipeline.and_then(|p| p.select.as_deref())) {
         (Some(fields), _) => (
             fields.clone(),
-            args.custom_attributes.clone().unwrap_or_default(),
+            args.export_custom_attributes.clone().unwrap_or_default(),
         ),
         (None, Some(select)) => {
             let mut paths: Vec<FieldPath> = parse_select(select)
@@ -325,12 +325,12 @@ pub fn export_request(
                 paths.extend(filter.paths().filter_map(|p| FieldPath::parse(p).ok()));
             }
             let (fields, mut custom) = fields_for(&paths);
-            custom.extend(args.custom_attributes.clone().unwrap_or_default());
+            custom.extend(args.export_custom_attributes.clone().unwrap_or_default());
             (fields, custom)
         }
         (None, None) => (
             EXPORT_FIELDS.iter().map(|f| f.to_string()).collect(),
-            args.custom_attributes.clone().unwrap_or_default(),
+            args.export_custom_attributes.clone().unwrap_or_default(),
         ),
     };
     let (fields, custom) = derived;

@@ -50,7 +50,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             segment_id: Some("all".into()),
             global_control_group: false,
             fields: None,
-            custom_attributes: None,
+            export_custom_attributes: None,
             output_format: OutputFormatArg::Zip,
             callback_url: None,
         },

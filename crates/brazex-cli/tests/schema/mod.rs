@@ -87,6 +87,22 @@ fn duckdb(script: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// `process --custom-attributes columns` of `input` into folder `out` as `format`.
+fn columns_into(format: &str, out: &Path, input: &Path, extra: &[&str]) -> crate::util::Run {
+    let dir = format!("{}/", s(out));
+    let mut args = vec![
+        "--format",
+        format,
+        "--custom-attributes",
+        "columns",
+        "-o",
+        &dir,
+    ];
+    args.extend_from_slice(extra);
+    args.push(s(input));
+    process(&args)
+}
+
 fn process(args: &[&str]) -> crate::util::Run {
     let mut all = vec!["process", "--infer-rows", "1000"];
     all.extend_from_slice(args);
@@ -104,15 +120,7 @@ fn a_pinned_schema_keeps_types_night_after_night() {
     let (n1, n2, pinned) = (d.join("n1"), d.join("n2"), d.join("n2-pinned"));
 
     // Night 1, inferred: ltv float; sparse, unseen in the sample, goes to the rest.
-    let run = process(&[
-        "--format",
-        "parquet",
-        "--custom-attributes",
-        "columns",
-        "-o",
-        &format!("{}/", s(&n1)),
-        s(&one),
-    ]);
+    let run = columns_into("parquet", &n1, &one, &[]);
     run.assert_success();
     run.assert_stderr_contains("sent to custom_attributes__rest: sparse");
     let m1 = manifest(&n1);
@@ -134,15 +142,7 @@ fn a_pinned_schema_keeps_types_night_after_night() {
     assert_eq!(changes["added"].as_array().map(Vec::len), Some(2));
 
     // Night 2, inferred again: ltv drifts to int, the drift shows.
-    let run = process(&[
-        "--format",
-        "parquet",
-        "--custom-attributes",
-        "columns",
-        "-o",
-        &format!("{}/", s(&n2)),
-        s(&two),
-    ]);
+    let run = columns_into("parquet", &n2, &two, &[]);
     run.assert_success();
     let m2 = manifest(&n2);
     assert!(custom_columns(&m2).contains(&"custom_attributes__ltv:int".to_string()));
@@ -242,17 +242,7 @@ fn freeze_names_the_new_column_and_its_line_and_writes_nothing() {
         night(d, "night2.ndjson", true),
     );
     let n1 = d.join("n1");
-    process(&[
-        "-q",
-        "--format",
-        "csv",
-        "--custom-attributes",
-        "columns",
-        "-o",
-        &format!("{}/", s(&n1)),
-        s(&one),
-    ])
-    .assert_success();
+    columns_into("csv", &n1, &one, &["-q"]).assert_success();
     let schema = format!("{}/_manifest.json", s(&n1));
     for on_error in ["fail", "skip"] {
         for jobs in ["1", "2"] {
@@ -392,17 +382,7 @@ fn brazex_schema_prints_the_run_s_schema_and_diffs() {
 
     // What it printed is what the run writes.
     let out = d.join("out");
-    process(&[
-        "-q",
-        "--format",
-        "parquet",
-        "--custom-attributes",
-        "columns",
-        "-o",
-        &format!("{}/", s(&out)),
-        s(&one),
-    ])
-    .assert_success();
+    columns_into("parquet", &out, &one, &["-q"]).assert_success();
     let m = manifest(&out);
     assert_eq!(columns(&doc), columns(&m));
     let same = brazex(&[
@@ -462,18 +442,7 @@ fn custom_attribute_columns_in_tables_and_the_flags_they_need() {
         .run()
         .assert_success();
     let out = d.join("t");
-    process(&[
-        "-q",
-        "--tables",
-        "--format",
-        "parquet",
-        "--custom-attributes",
-        "columns",
-        "-o",
-        &format!("{}/", s(&out)),
-        s(&zip),
-    ])
-    .assert_success();
+    columns_into("parquet", &out, &zip, &["-q", "--tables"]).assert_success();
     let m = manifest(&out);
     let custom = custom_columns(&m);
     assert!(custom.len() > 2, "{custom:?}");

@@ -276,6 +276,54 @@ fn each_cloud_is_an_input_too() {
     }
 }
 
+#[test]
+fn a_manifest_in_each_cloud_pins_the_next_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = generate(dir.path(), "export.zip", &["--users", "1500"]);
+    for cloud in CLOUDS {
+        let endpoint = cloud.endpoint();
+        let bucket = cloud.bucket(&endpoint, "schema");
+        let root = format!("{}://{bucket}", cloud.scheme());
+        let flags = ["process", "-q", "--format", "parquet", &zip];
+        let mut first = flags.to_vec();
+        first.extend(["--custom-attributes", "columns", "-o"]);
+        let n1 = format!("{root}/n1/");
+        first.push(&n1);
+        cloud.brazex(&first, &endpoint).run().assert_success();
+        let schema = format!("{root}/n1/_manifest.json");
+        let n2 = format!("{root}/n2/");
+        let mut second = flags.to_vec();
+        second.extend([
+            "--schema",
+            &schema,
+            "--schema-evolution",
+            "freeze",
+            "-o",
+            &n2,
+        ]);
+        cloud.brazex(&second, &endpoint).run().assert_success();
+        let columns = |prefix: &str| {
+            let manifest: serde_json::Value = serde_json::from_slice(&cloud.get(
+                &endpoint,
+                &bucket,
+                &format!("{prefix}/_manifest.json"),
+            ))
+            .expect("manifest");
+            assert_eq!(manifest["custom_attributes"], "columns", "{cloud:?}");
+            manifest["tables"][0]["columns"].clone()
+        };
+        assert_eq!(
+            columns("n1"),
+            columns("n2"),
+            "{cloud:?}: the pinned run's columns"
+        );
+        let missing = format!("{root}/nowhere/_manifest.json");
+        let mut third = flags.to_vec();
+        third.extend(["--schema", &missing]);
+        cloud.brazex(&third, &endpoint).run().assert_exit(3);
+    }
+}
+
 /// Starts `brazex ARGS` reading its rows from a pipe, and feeds it `first` bytes of
 /// `ndjson` (the pipe stays open: the run waits for more).
 fn start_streaming(
