@@ -472,13 +472,7 @@ pub fn write(
         )?);
     }
 
-    let frozen = contract
-        .frozen()
-        .then(|| schema.as_ref().map_or(String::new(), |s| s.source.clone()));
-    let watch = Watch {
-        frozen,
-        limit: contract.max_keys,
-    };
+    let max_keys = contract.max_keys;
     let mut rest = KeyLog::default();
     let (summary, files) = match (out.format, &plan) {
         (FormatArg::Parquet, Some(plan)) => {
@@ -505,8 +499,9 @@ pub fn write(
                 ..options.clone()
             };
             let summary;
-            (summary, rest) =
-                run_typed(inputs, &options, plan, &watch, &make, &mut sink, bad_lines)?;
+            (summary, rest) = run_typed(
+                inputs, &options, plan, max_keys, &make, &mut sink, bad_lines,
+            )?;
             (summary, sink.finish()?)
         }
         (FormatArg::Csv, Some(plan)) => {
@@ -515,7 +510,7 @@ pub fn write(
             let make = || CsvEncoder::new(plan.clone());
             let summary;
             (summary, rest) =
-                run_typed(inputs, options, plan, &watch, &make, &mut sink, bad_lines)?;
+                run_typed(inputs, options, plan, max_keys, &make, &mut sink, bad_lines)?;
             (summary, sink.finish()?)
         }
         _ => {
@@ -622,20 +617,13 @@ pub fn report_cleaned(cleaned: Vec<String>, quiet: bool) {
     }
 }
 
-/// How the run watches custom attributes (see `brazex_core::contract::Watched`).
-struct Watch {
-    /// The frozen schema's name, under `--schema-evolution freeze`.
-    frozen: Option<String>,
-    limit: usize,
-}
-
-/// Runs a typed output; with custom attribute columns, each row's attributes are
-/// watched too: returned, the keys sent to the rest.
+/// Runs a typed output; with custom attribute columns, the blocks also carry the
+/// keys their rows sent to the rest (`brazex_core::contract::Watched`): returned.
 fn run_typed<E: Encoder>(
     inputs: &[Input],
     options: &Options,
     plan: &Arc<Plan>,
-    watch: &Watch,
+    max_keys: usize,
     make: &(dyn Fn() -> E + Sync),
     sink: &mut dyn brazex_core::encode::Sink<E::Block>,
     bad_lines: BadLineSink<'_>,
@@ -644,8 +632,8 @@ fn run_typed<E: Encoder>(
         let summary = run_with(inputs, options, make, sink, Some(bad_lines))?;
         return Ok((summary, KeyLog::default()));
     }
-    let watched = || Watched::new(make(), plan.clone(), watch.frozen.clone(), watch.limit);
-    let mut sink = WatchedSink::new(sink, watch.limit);
+    let watched = || Watched(make());
+    let mut sink = WatchedSink::new(sink, max_keys);
     let summary = run_with(inputs, options, &watched, &mut sink, Some(bad_lines))?;
     Ok((summary, sink.into_log()))
 }

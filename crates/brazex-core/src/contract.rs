@@ -12,13 +12,12 @@
 //! fields.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use serde_json::{json, Value as Json};
 
 use crate::encode::{Encoder, Sink};
 use crate::error::{Error, LinePlace, Result};
-use crate::record::{KeyIndex, Kind, Record, Value};
+use crate::record::{Kind, Record, Value};
 use crate::schema::{Column, ColumnType, Seen};
 use crate::table::Plan;
 
@@ -560,88 +559,38 @@ fn too_many_keys(place: LinePlace, limit: usize) -> Error {
     }
 }
 
-/// Notes in `log` every field of the custom attributes object `object` whose key is
-/// not in `known`; under `frozen`, the first such field is an error instead.
+/// Notes in `log` every field of the custom attributes object `object` (the sample
+/// of [`crate::table::infer_plan`]).
 pub fn note_custom(
     object: &Value<'_>,
-    known: &KeyIndex,
     log: &mut KeyLog,
     place: &dyn Fn() -> LinePlace,
-    frozen: Option<&str>,
     limit: usize,
 ) -> Result<()> {
     if object.kind() != Kind::Object {
         return Ok(());
     }
-    let mut hint = 0;
     for (key, value) in object.fields() {
-        if let Some(i) = known.find(&key, hint) {
-            hint = i + 1;
-            continue;
-        }
-        let text = key.text().unwrap_or_default();
-        if let Some(schema) = frozen {
-            return Err(Error::Contract {
-                place: place(),
-                message: format!(
-                    "column {CUSTOM_PREFIX}{text} is not in the schema {schema} (--schema-evolution freeze); nothing was written"
-                ),
-            });
-        }
-        log.note(&text, &value, place, limit)?;
+        log.note(&key.text().unwrap_or_default(), &value, place, limit)?;
     }
     Ok(())
 }
 
-/// An encoder that also watches each row's custom attributes (see [`note_custom`]):
-/// its blocks carry the [`KeyLog`] of their rows to a [`WatchedSink`].
+/// A typed encoder whose blocks also carry the custom attribute keys their rows sent
+/// to `custom_attributes__rest` (noted by [`Plan::rows`], which under `freeze` also
+/// refuses such a row), to a [`WatchedSink`].
 #[derive(Debug)]
-pub struct Watched<E> {
-    inner: E,
-    plan: Arc<Plan>,
-    log: KeyLog,
-    /// The frozen schema's name, under `freeze`.
-    frozen: Option<String>,
-    limit: usize,
-}
-
-impl<E> Watched<E> {
-    pub fn new(inner: E, plan: Arc<Plan>, frozen: Option<String>, limit: usize) -> Watched<E> {
-        Watched {
-            inner,
-            plan,
-            log: KeyLog::default(),
-            frozen,
-            limit,
-        }
-    }
-}
+pub struct Watched<E>(pub E);
 
 impl<E: Encoder> Encoder for Watched<E> {
     type Block = (E::Block, KeyLog);
 
     fn row(&mut self, record: &Record<'_>, place: &dyn Fn() -> LinePlace) -> Result<()> {
-        // A row the encoder refuses (and `--on-error skip` skips) sends nothing to
-        // the rest, so it is not noted.
-        self.inner.row(record, place)?;
-        let Some(known) = self.plan.custom_keys() else {
-            return Ok(());
-        };
-        let Some(object) = record.root().get("custom_attributes") else {
-            return Ok(());
-        };
-        note_custom(
-            &object,
-            known,
-            &mut self.log,
-            place,
-            self.frozen.as_deref(),
-            self.limit,
-        )
+        self.0.row(record, place)
     }
 
     fn finish_block(&mut self) -> Self::Block {
-        (self.inner.finish_block(), std::mem::take(&mut self.log))
+        (self.0.finish_block(), self.0.take_keys())
     }
 }
 

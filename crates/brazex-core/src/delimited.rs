@@ -80,7 +80,7 @@ impl Encoder for CsvEncoder {
             &mut self.ends,
             &mut self.fields,
         );
-        let result = plan.rows(record, &mut self.scratch, &mut |table, cells| {
+        let result = plan.rows(record, place, &mut self.scratch, &mut |table, cells| {
             let columns = &plan.tables()[table].columns;
             fields.resize_with(columns.len(), Vec::new);
             for ((column, cell), field) in columns.iter().zip(cells).zip(fields.iter_mut()) {
@@ -109,6 +109,10 @@ impl Encoder for CsvEncoder {
             }
         }
         result
+    }
+
+    fn take_keys(&mut self) -> crate::contract::KeyLog {
+        self.scratch.take_keys()
     }
 
     fn finish_block(&mut self) -> Vec<Rows> {

@@ -9,6 +9,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use crate::contract::KeyLog;
 use crate::error::{Error, LinePlace, Result};
 use crate::frame::Recycler;
 use crate::record::Record;
@@ -25,6 +26,13 @@ pub trait Encoder: Send {
 
     /// The rows appended since the last call, as one block.
     fn finish_block(&mut self) -> Self::Block;
+
+    /// The custom attribute keys the rows since the last call sent to
+    /// `custom_attributes__rest` (typed encoders of a plan with custom attribute
+    /// columns; see [`crate::contract::Watched`]).
+    fn take_keys(&mut self) -> KeyLog {
+        KeyLog::default()
+    }
 }
 
 /// Receives encoded blocks in input order, on the writer thread.

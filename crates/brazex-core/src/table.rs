@@ -73,6 +73,10 @@ struct CustomColumns {
     at_end: bool,
     /// The first rows' attributes become columns (not under `freeze`).
     discover: bool,
+    /// Under `freeze`, the schema's name: an attribute without a column is an error.
+    frozen: Option<String>,
+    /// The most keys noted in the rest (`--max-custom-columns`).
+    max_keys: usize,
 }
 
 /// The tables of an output and how each record becomes their rows.
@@ -277,6 +281,10 @@ impl Plan {
                 keys: KeyIndex::default(),
                 at_end: false,
                 discover: !contract.frozen(),
+                frozen: contract
+                    .frozen()
+                    .then(|| contract.schema.map_or(String::new(), |s| s.source.clone())),
+                max_keys: contract.max_keys,
             });
         }
         let Some(schema) = contract.schema else {
@@ -476,10 +484,14 @@ impl Plan {
     }
 
     /// Calls `emit(table, cells)` for every row `record` gives, table by table, with
-    /// one resolved value per column. `scratch` is reused between records.
+    /// one resolved value per column. `scratch` is reused between records; with
+    /// custom attribute columns, it also notes the keys this record sends to the rest
+    /// once all its rows are emitted (see [`RowScratch::take_keys`]), or under
+    /// `freeze` refuses the record (`place` names it).
     pub fn rows<'a>(
         &self,
         record: &Record<'a>,
+        place: &dyn Fn() -> LinePlace,
         scratch: &mut RowScratch,
         emit: &mut dyn FnMut(usize, &[Resolved<'a>]) -> Result<()>,
     ) -> Result<()> {
@@ -507,6 +519,7 @@ impl Plan {
         let cell = |v: Option<Value<'a>>| v.map_or(Resolved::Missing, Resolved::Value);
         // The custom attributes with a column, and the rest, in one walk.
         let mut rest = Resolved::Missing;
+        let mut noted = Vec::new();
         let customs = &mut scratch.custom;
         customs.clear();
         if let Some(custom) = &self.custom {
@@ -526,7 +539,17 @@ impl Plan {
                             None => others.push((key, value)),
                         }
                     }
+                    if let (Some(schema), Some((key, _))) = (&custom.frozen, others.first()) {
+                        return Err(Error::Contract {
+                            place: place(),
+                            message: format!(
+                                "column {CUSTOM_PREFIX}{} is not in the schema {schema} (--schema-evolution freeze); nothing was written",
+                                key.text().unwrap_or_default()
+                            ),
+                        });
+                    }
                     if !others.is_empty() {
+                        noted.clone_from(&others);
                         rest = Resolved::Fields(others);
                     }
                 }
@@ -591,6 +614,13 @@ impl Plan {
                 }
             }
         }
+        // Every row of the record was taken: its rest keys are noted.
+        if let Some(custom) = &self.custom {
+            for (key, value) in &noted {
+                let text = key.text().unwrap_or_default();
+                scratch.keys.note(&text, value, place, custom.max_keys)?;
+            }
+        }
         Ok(())
     }
 }
@@ -603,6 +633,15 @@ pub struct RowScratch {
     roots: Vec<Option<usize>>,
     /// The node of each custom attribute column's value.
     custom: Vec<Option<usize>>,
+    /// The keys sent to the rest since the last [`RowScratch::take_keys`].
+    keys: KeyLog,
+}
+
+impl RowScratch {
+    /// The keys the records since the last call sent to `custom_attributes__rest`.
+    pub fn take_keys(&mut self) -> KeyLog {
+        std::mem::take(&mut self.keys)
+    }
 }
 
 /// `ty` wrapped in one list per `[]` of the path.
@@ -866,8 +905,7 @@ impl Encoder for InferEncoder {
         }
         if self.custom {
             if let Some(object) = record.root().get("custom_attributes") {
-                let all = KeyIndex::default();
-                contract::note_custom(&object, &all, &mut self.keys, place, None, self.max_keys)?;
+                contract::note_custom(&object, &mut self.keys, place, self.max_keys)?;
             }
         }
         Ok(())
@@ -916,7 +954,11 @@ mod tests {
         let record = parser.parse(line.as_bytes()).expect("valid");
         let mut out = Vec::new();
         let mut scratch = RowScratch::default();
-        plan.rows(&record, &mut scratch, &mut |t, cells| {
+        let place = || LinePlace {
+            entry: "test".into(),
+            line: 1,
+        };
+        plan.rows(&record, &place, &mut scratch, &mut |t, cells| {
             let text = cells
                 .iter()
                 .map(|c| match c {

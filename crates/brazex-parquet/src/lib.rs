@@ -153,7 +153,7 @@ impl Encoder for ParquetEncoder {
         );
         let plan = Arc::clone(&self.plan);
         let builders = &mut self.builders;
-        let result = plan.rows(record, &mut self.scratch, &mut |table, cells| {
+        let result = plan.rows(record, place, &mut self.scratch, &mut |table, cells| {
             let columns = &plan.tables()[table].columns;
             for ((builder, column), cell) in builders[table].iter_mut().zip(columns).zip(cells) {
                 builder
@@ -170,6 +170,10 @@ impl Encoder for ParquetEncoder {
             }
         }
         result
+    }
+
+    fn take_keys(&mut self) -> brazex_core::contract::KeyLog {
+        self.scratch.take_keys()
     }
 
     fn finish_block(&mut self) -> Self::Block {
