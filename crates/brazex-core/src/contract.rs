@@ -4,10 +4,12 @@
 //! (`--schema`: an earlier run's `_manifest.json`, or a file `brazex schema` wrote),
 //! from the documented user object ([`crate::schema`]), and from inference over the
 //! first rows ([`crate::table::infer_plan`]). This module reads pinned schemas, says
-//! what a run may add to them (`--schema-evolution`), watches custom attributes while
-//! the run goes ([`Watched`]: the keys that go to `custom_attributes__rest`, and under
-//! `freeze` the first line with a key the schema lacks), and reports what changed (the
-//! manifest's `schema_changes`, [`Changes`]). dlt's schema contracts are the model:
+//! what a run may add to them (`--schema-evolution`), gathers the custom attribute
+//! keys the run sends to `custom_attributes__rest` ([`KeyLog`]: noted by
+//! `Plan::rows`, which under `freeze` refuses the first line with a key the schema
+//! lacks, and carried block by block to the writer in input order by [`Watched`] and
+//! [`WatchedSink`]), and reports what changed (the manifest's `schema_changes`,
+//! [`Changes`]). dlt's schema contracts are the model:
 //! columns named `custom_attributes__KEY` follow its `__` convention for flattened
 //! fields.
 
