@@ -181,18 +181,7 @@ fn parquet_full_object_matches_the_ndjson() {
     let bytes = std::fs::read(&files[0]).expect("part");
     assert_eq!(table["files"][0]["bytes"], bytes.len());
     assert_eq!(table["files"][0]["sha256"].as_str().expect("sha").len(), 64);
-    let types: Vec<String> = table["columns"]
-        .as_array()
-        .expect("columns")
-        .iter()
-        .map(|c| {
-            format!(
-                "{}:{}",
-                c["name"].as_str().unwrap_or(""),
-                c["type"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+    let types = crate::util::name_types(&table["columns"]);
     assert!(types.contains(&"dob:date".to_string()));
     assert!(types.contains(
         &"purchases:list<struct<name:string,first:timestamp,last:timestamp,count:int>>".to_string()

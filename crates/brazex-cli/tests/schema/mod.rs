@@ -49,18 +49,7 @@ fn manifest(dir: &Path) -> Value {
 
 /// The users table's columns in a manifest, as `name:type`.
 fn columns(manifest: &Value) -> Vec<String> {
-    manifest["tables"][0]["columns"]
-        .as_array()
-        .expect("columns")
-        .iter()
-        .map(|c| {
-            format!(
-                "{}:{}",
-                c["name"].as_str().expect("name"),
-                c["type"].as_str().expect("type")
-            )
-        })
-        .collect()
+    crate::util::name_types(&manifest["tables"][0]["columns"])
 }
 
 fn custom_columns(manifest: &Value) -> Vec<String> {

@@ -223,3 +223,19 @@ pub fn s3ctl(endpoint: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A manifest table's `columns` as `name:type` strings.
+pub fn name_types(columns: &serde_json::Value) -> Vec<String> {
+    columns
+        .as_array()
+        .expect("columns")
+        .iter()
+        .map(|c| {
+            format!(
+                "{}:{}",
+                c["name"].as_str().expect("name"),
+                c["type"].as_str().expect("type")
+            )
+        })
+        .collect()
+}
