@@ -5,7 +5,6 @@
 //! sample, and `new_attr` appears on the second night only. DuckDB reads the results.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{json, Value};
 
@@ -61,19 +60,7 @@ fn custom_columns(manifest: &Value) -> Vec<String> {
 
 /// Runs a DuckDB script (Python) with `args`; its stdout.
 fn duckdb(script: &str, args: &[&str]) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(format!("import duckdb, sys\n{script}"))
-        .args(args)
-        .output()
-        .expect("python3 must be installed (scripts/test.sh installs duckdb)");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("No module named 'duckdb'"),
-        "DuckDB is missing: run ./scripts/test.sh (it installs duckdb from PyPI)"
-    );
-    assert!(out.status.success(), "DuckDB failed:\n{stderr}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    crate::util::duckdb(&format!("import duckdb, sys\n{script}"), args)
 }
 
 /// `process --custom-attributes columns` of `input` into folder `out` as `format`.

@@ -239,3 +239,25 @@ pub fn name_types(columns: &serde_json::Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// Runs a Python script that reads outputs with DuckDB, with `args`; its stdout
+/// (trimmed). A missing DuckDB or a failing script fails the test, saying which.
+pub fn duckdb(script: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 must be installed (scripts/test.sh installs duckdb)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("No module named 'duckdb'"),
+        "DuckDB is missing: run ./scripts/test.sh (it installs duckdb from PyPI)"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        out.status.success(),
+        "DuckDB check failed:\n{stdout}\n{stderr}"
+    );
+    stdout
+}
