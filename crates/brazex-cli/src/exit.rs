@@ -14,6 +14,7 @@
 use brazex_braze::{BrazeError, BucketError};
 use brazex_core::contract::ContractError;
 use brazex_core::Error;
+use brazex_dest::postgres::PgError;
 
 pub const SUCCESS: i32 = 0;
 pub const DATA: i32 = 1;
@@ -84,6 +85,13 @@ pub fn code(error: &anyhow::Error) -> (i32, bool) {
             return match e {
                 ContractError::Frozen { .. } => (DATA, true),
                 ContractError::File { .. } | ContractError::Unfit { .. } => (USAGE, true),
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<PgError>() {
+            return match e {
+                PgError::Config { .. } | PgError::Usage(_) => (USAGE, true),
+                PgError::Table { .. } => (DATA, true),
+                PgError::Connect { .. } | PgError::Sql { .. } => (IO, true),
             };
         }
         // Object-store inputs: a bucket that cannot be listed or an object that cannot

@@ -7,6 +7,7 @@ mod demo;
 mod exit;
 mod generate;
 mod output;
+mod postgres;
 mod process;
 mod schema;
 mod signals;

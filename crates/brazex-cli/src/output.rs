@@ -135,15 +135,51 @@ pub struct OutputArgs {
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
 
-    /// With --schema: add new columns after the pinned ones (evolve), or fail on
-    /// the first one, naming it and its line, and write nothing (freeze).
-    #[arg(long, value_enum, default_value_t = EvolutionArg::Evolve, requires = "schema")]
-    pub schema_evolution: EvolutionArg,
+    /// With --schema (or an existing PostgreSQL table): add new columns after the
+    /// pinned ones (evolve), or fail on the first one, naming it and its line, and
+    /// write nothing (freeze) [default: evolve].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub schema_evolution: Option<EvolutionArg>,
 
     /// Most distinct custom attribute keys a run tracks (as columns, or sent to
     /// custom_attributes__rest).
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_custom_columns: u64,
+
+    /// With -o postgres://…: the table to load, [SCHEMA.]NAME (with --tables, the
+    /// child tables are NAME_purchases, NAME_devices, …) [default: braze_users].
+    #[arg(long, value_name = "[SCHEMA.]NAME")]
+    pub table: Option<String>,
+
+    /// With -o postgres://…: replace the table's rows (atomically), append to them,
+    /// or merge (upsert on --key).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub load: Option<LoadArg>,
+
+    /// With --load merge: the key of a user [default: braze_id].
+    #[arg(long, value_enum, value_name = "COLUMN")]
+    pub key: Option<KeyArg>,
+
+    /// With --load merge: delete the users (and their child rows) this export does
+    /// not have (the export is a full snapshot).
+    #[arg(long)]
+    pub delete_missing: bool,
+}
+
+/// `--load`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoadArg {
+    Replace,
+    Append,
+    Merge,
+}
+
+/// `--key`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(clippy::enum_variant_names)]
+pub enum KeyArg {
+    BrazeId,
+    ExternalId,
 }
 
 impl Default for OutputArgs {
@@ -161,8 +197,12 @@ impl Default for OutputArgs {
             tables: false,
             custom_attributes: None,
             schema: None,
-            schema_evolution: EvolutionArg::Evolve,
+            schema_evolution: None,
             max_custom_columns: 1000,
+            table: None,
+            load: None,
+            key: None,
+            delete_missing: false,
         }
     }
 }
@@ -183,7 +223,10 @@ pub fn is_plain(args: &PipelineArgs) -> bool {
         && !out.tables
         && out.rows_per_file.is_none()
         && out.max_file_bytes.is_none()
-        && !matches!(target(args.output.as_deref()), Ok(Target::Dir(_)))
+        && !matches!(
+            target(args.output.as_deref()),
+            Ok(Target::Dir(_) | Target::Postgres(_))
+        )
 }
 
 /// What `-o` names (stdout without it); an unknown URL scheme is a usage error.
@@ -200,6 +243,7 @@ pub fn file_location(path: &Path, flag: &str) -> anyhow::Result<Location> {
         Target::File(at) => Ok(at),
         Target::Dir(at) => Err(usage(format!("{flag} {at}: names a folder; give a file"))),
         Target::Stdout => Err(usage(format!("{flag}: give a file"))),
+        Target::Postgres(url) => Err(usage(format!("{flag} {url}: give a file, not a database"))),
     }
 }
 
@@ -212,9 +256,15 @@ pub fn store_options(args: &PipelineArgs) -> StoreOptions {
     }
 }
 
+/// True when the rows are typed: CSV, Parquet, or a database.
+pub fn is_typed(args: &PipelineArgs) -> bool {
+    args.out.format != FormatArg::Ndjson
+        || matches!(target(args.output.as_deref()), Ok(Target::Postgres(_)))
+}
+
 /// Parses `--select` as the format wants it: typed formats accept `path:type` pins.
 pub fn select_items(text: &str, args: &PipelineArgs) -> anyhow::Result<Vec<SelectItem>> {
-    let items = if args.out.format == FormatArg::Ndjson {
+    let items = if !is_typed(args) {
         parse_select(text)
     } else {
         parse_select_pinned(text).map(|(items, _)| items)
@@ -222,7 +272,7 @@ pub fn select_items(text: &str, args: &PipelineArgs) -> anyhow::Result<Vec<Selec
     items.map_err(|e| UsageError(format!("--select: {e}")).into())
 }
 
-fn usage(message: impl Into<String>) -> anyhow::Error {
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
     UsageError(message.into()).into()
 }
 
@@ -316,7 +366,7 @@ pub fn contract<'a>(
     Ok(Contract {
         custom,
         schema,
-        evolution: match args.out.schema_evolution {
+        evolution: match args.out.schema_evolution.unwrap_or(EvolutionArg::Evolve) {
             EvolutionArg::Evolve => Evolution::Evolve,
             EvolutionArg::Freeze => Evolution::Freeze,
         },
@@ -333,7 +383,7 @@ pub fn plan(args: &PipelineArgs, contract: &Contract<'_>) -> anyhow::Result<Plan
 }
 
 /// The tables and columns the flags ask for, with `:type` pins.
-fn shape(args: &PipelineArgs) -> anyhow::Result<Plan> {
+pub fn shape(args: &PipelineArgs) -> anyhow::Result<Plan> {
     if args.out.tables {
         if args.select.is_some() {
             return Err(usage(
@@ -379,6 +429,14 @@ pub fn write(
     let out = &args.out;
     let started = SystemTime::now();
     let target = target(args.output.as_deref())?;
+    if let Target::Postgres(url) = &target {
+        return crate::postgres::load(url, inputs, options, args, source, bad_lines);
+    }
+    if out.schema_evolution.is_some() && out.schema.is_none() {
+        return Err(usage(
+            "--schema-evolution needs --schema (or -o postgres://…, whose tables pin the columns)",
+        ));
+    }
     let dir = match &target {
         Target::Dir(dir) => Some(dir.clone()),
         _ => None,
@@ -619,7 +677,7 @@ pub fn report_cleaned(cleaned: Vec<String>, quiet: bool) {
 
 /// Runs a typed output; with custom attribute columns, the blocks also carry the
 /// keys their rows sent to the rest (`brazex_core::contract::Watched`): returned.
-fn run_typed<E: Encoder>(
+pub fn run_typed<E: Encoder>(
     inputs: &[Input],
     options: &Options,
     plan: &Arc<Plan>,

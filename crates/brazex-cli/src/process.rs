@@ -45,11 +45,19 @@ pub fn options(args: &PipelineArgs) -> anyhow::Result<Options> {
         }
         None => None,
     };
-    if args.out.format == crate::output::FormatArg::Ndjson
-        && (args.out.schema.is_some() || args.out.custom_attributes.is_some())
+    if !matches!(
+        crate::output::target(args.output.as_deref())?,
+        brazex_dest::Target::Postgres(_)
+    ) {
+        crate::postgres::refuse_flags(args)?;
+    }
+    if !crate::output::is_typed(args)
+        && (args.out.schema.is_some()
+            || args.out.custom_attributes.is_some()
+            || args.out.schema_evolution.is_some())
     {
         return Err(UsageError(
-            "--schema and --custom-attributes type the columns of CSV and Parquet; give --format csv or parquet".into(),
+            "--schema and --custom-attributes type the columns of CSV and Parquet; give --format csv or parquet, or -o postgres://…".into(),
         )
         .into());
     }
@@ -102,6 +110,9 @@ pub fn run_to_output(
         Ok(())
     };
     let summary = match &target {
+        Target::Postgres(_) => {
+            crate::output::write(inputs, options, args, source, &staging, &mut record_bad)?
+        }
         _ if !crate::output::is_plain(args) => {
             crate::output::write(inputs, options, args, source, &staging, &mut record_bad)?
         }

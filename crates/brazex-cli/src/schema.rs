@@ -71,7 +71,7 @@ fn pipeline_args(args: &SchemaArgs) -> PipelineArgs {
             custom_attributes: args.custom_attributes,
             infer_rows: args.infer_rows,
             schema: args.schema.clone(),
-            schema_evolution: args.schema_evolution,
+            schema_evolution: Some(args.schema_evolution),
             max_custom_columns: args.max_custom_columns,
             ..OutputArgs::default()
         },

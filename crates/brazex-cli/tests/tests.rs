@@ -3,6 +3,7 @@
 
 mod bucket;
 mod output;
+mod postgres;
 mod reliability;
 mod run;
 mod schema;

@@ -15,10 +15,13 @@
 //!   their rows, bytes and SHA-256 for the manifest, and [`parts::ByteSink`], which
 //!   cuts NDJSON and CSV blocks into them.
 //! - [`manifest`]: `_manifest.json`, and `_manifest.redshift.json` for S3 folders.
+//! - [`postgres`]: tables in PostgreSQL, loaded by binary COPY in one transaction
+//!   (replace, append or merge), committed or rolled back as a whole.
 
 pub mod local;
 pub mod manifest;
 pub mod parts;
+pub mod postgres;
 pub mod store;
 
 use std::fmt;
@@ -93,15 +96,20 @@ pub enum Target {
     File(Location),
     /// A folder of rotating parts: `-o DIR/`, an existing folder, `-o s3://B/PREFIX/`.
     Dir(Location),
+    /// A PostgreSQL database: `-o postgres://…` (tables named by `--table`).
+    Postgres(postgres::PgUrl),
 }
 
 impl Target {
     /// The target `-o TEXT` names: an `s3://`, `gs://` or `az://` URL (a folder when
     /// it ends in `/`), else a local path (a folder when it ends in `/` or is one).
-    /// Any other URL scheme is refused: written as a path, `postgres://…` would make
-    /// a folder named `postgres:`.
+    /// A `postgres://` or `postgresql://` URI is a database. Any other URL scheme is
+    /// refused: written as a path, `mysql://…` would make a folder named `mysql:`.
     pub fn parse(text: &Path) -> std::result::Result<Target, UnknownScheme> {
         let shown = text.to_string_lossy();
+        if postgres::PgUrl::is_pg_url(&shown) {
+            return Ok(Target::Postgres(postgres::PgUrl::new(&shown)));
+        }
         if BucketUrl::is_bucket_url(&shown) {
             let url = BucketUrl::parse(&shown).map_err(|e| UnknownScheme(e.to_string()))?;
             if url.prefix.is_empty() || shown.ends_with('/') {
@@ -116,8 +124,8 @@ impl Target {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
             {
                 return Err(UnknownScheme(format!(
-                    "{shown}: brazex writes local files and folders and s3://, gs:// and \
-                     az:// objects, not {scheme}:// URLs"
+                    "{shown}: brazex writes local files and folders, s3://, gs:// and \
+                     az:// objects and postgres:// databases, not {scheme}:// URLs"
                 )));
             }
         }
@@ -372,11 +380,15 @@ mod tests {
             parse("out.ndjson"),
             Target::File(Location::Path(_))
         ));
-        let refused = Target::parse(Path::new("postgres://db/analytics")).expect_err("refused");
+        let refused = Target::parse(Path::new("mysql://db/analytics")).expect_err("refused");
         assert!(
-            refused.to_string().contains("not postgres:// URLs"),
+            refused.to_string().contains("not mysql:// URLs"),
             "{refused}"
         );
+        let Target::Postgres(url) = parse("postgresql://loader:secret@db/analytics") else {
+            panic!("a database");
+        };
+        assert_eq!(url.to_string(), "postgresql://loader:***@db/analytics");
     }
 
     #[test]

@@ -231,6 +231,11 @@ impl Parts {
                 "<stdout>".to_string(),
             ),
             Target::File(at) => (Dest::File(self.stage.create(at)?), at.to_string()),
+            Target::Postgres(_) => {
+                return Err(brazex_core::Error::Internal(
+                    "a database is not written in parts",
+                ))
+            }
             Target::Dir(dir) => {
                 let name = format!(
                     "part-{:05}.{}{}",

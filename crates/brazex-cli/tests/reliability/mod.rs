@@ -403,7 +403,7 @@ fn an_unknown_output_url_is_refused_not_written_as_a_folder() {
         if flag == "--errors-to" {
             args.extend(["--on-error", "skip"]);
         }
-        args.extend([flag, "postgres://loader@db/analytics"]);
+        args.extend([flag, "mysql://loader@db/analytics"]);
         let run = Command::new(env!("CARGO_BIN_EXE_brazex"))
             .args(&args)
             .current_dir(dir.path())
@@ -412,11 +412,11 @@ fn an_unknown_output_url_is_refused_not_written_as_a_folder() {
             .expect("run");
         assert_eq!(run.status.code(), Some(2), "{flag}");
         let stderr = String::from_utf8_lossy(&run.stderr);
-        assert!(stderr.contains("not postgres:// URLs"), "{stderr}");
+        assert!(stderr.contains("not mysql:// URLs"), "{stderr}");
         assert_eq!(
             tree(dir.path()),
             Vec::<String>::new(),
-            "{flag}: no folder postgres: made"
+            "{flag}: no folder mysql: made"
         );
     }
 }

@@ -81,6 +81,15 @@ impl Invocation {
             .env_remove("AWS_ENDPOINT_URL")
             .env_remove("AWS_ENDPOINT")
             .env_remove("AWS_PROFILE")
+            // Nor does a database's: only the URL a test gives, or what it sets.
+            .env_remove("PGHOST")
+            .env_remove("PGPORT")
+            .env_remove("PGUSER")
+            .env_remove("PGPASSWORD")
+            .env_remove("PGDATABASE")
+            .env_remove("PGSSLMODE")
+            .env_remove("PGSSLROOTCERT")
+            .env_remove("PGPASSFILE")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()

@@ -1,0 +1,140 @@
+//! `-o postgres://…`: the rows loaded into PostgreSQL tables (brazex_dest::postgres).
+//!
+//! The same plan as CSV and Parquet (`--select`, `--tables`, `--custom-attributes`,
+//! `--schema`), except that an existing target table, when no `--schema` is given,
+//! is itself the schema: its columns keep their types night after night, and new
+//! ones are added (or refused under `--schema-evolution freeze`).
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use brazex_core::contract::{Changes, PinnedSchema};
+use brazex_core::input::Input;
+use brazex_core::pipeline::{BadLineSink, Options, Summary};
+use brazex_dest::postgres::binary::CopyEncoder;
+use brazex_dest::postgres::load::LoadRecord;
+use brazex_dest::postgres::{Load, LoadMode, LoadOptions, PgUrl, TableName};
+
+use crate::args::PipelineArgs;
+use crate::output::{
+    contract, infer, read_schema, run_typed, shape, usage, FormatArg, KeyArg, LoadArg,
+};
+
+/// The flags that only a database target takes are refused elsewhere.
+pub fn refuse_flags(args: &PipelineArgs) -> anyhow::Result<()> {
+    let out = &args.out;
+    let given = [
+        (out.table.is_some(), "--table"),
+        (out.load.is_some(), "--load"),
+        (out.key.is_some(), "--key"),
+        (out.delete_missing, "--delete-missing"),
+    ];
+    if let Some((_, flag)) = given.iter().find(|(on, _)| *on) {
+        return Err(usage(format!(
+            "{flag} is for loads into PostgreSQL: give -o postgres://…"
+        )));
+    }
+    Ok(())
+}
+
+/// Loads the rows into the database `url` names.
+pub fn load(
+    url: &PgUrl,
+    inputs: &[Input],
+    options: &Options,
+    args: &PipelineArgs,
+    source: Option<&serde_json::Value>,
+    bad_lines: BadLineSink<'_>,
+) -> anyhow::Result<Summary> {
+    let out = &args.out;
+    let started_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    if out.format != FormatArg::Ndjson {
+        return Err(usage(
+            "-o postgres://… loads typed rows into tables: --format is for files",
+        ));
+    }
+    let file_flags = [
+        (out.compress.is_some(), "--compress"),
+        (out.compression.is_some(), "--compression"),
+        (out.rows_per_file.is_some(), "--rows-per-file"),
+        (out.max_file_bytes.is_some(), "--max-file-bytes"),
+    ];
+    if let Some((_, flag)) = file_flags.iter().find(|(on, _)| *on) {
+        return Err(usage(format!("{flag} is for files, not -o postgres://…")));
+    }
+    let mode = match out.load.unwrap_or(LoadArg::Replace) {
+        LoadArg::Replace => LoadMode::Replace,
+        LoadArg::Append => LoadMode::Append,
+        LoadArg::Merge => LoadMode::Merge,
+    };
+    if mode != LoadMode::Merge && (out.key.is_some() || out.delete_missing) {
+        return Err(usage("--key and --delete-missing are for --load merge"));
+    }
+    let key = match out.key.unwrap_or(KeyArg::BrazeId) {
+        KeyArg::BrazeId => "braze_id",
+        KeyArg::ExternalId => "external_id",
+    };
+    let table = TableName::parse(out.table.as_deref().unwrap_or("braze_users"))?;
+    let load = Load::connect(
+        url,
+        LoadOptions {
+            table,
+            mode,
+            key: key.into(),
+            delete_missing: out.delete_missing,
+        },
+    )?;
+
+    // The plan: an explicit --schema, else the existing tables pin the columns.
+    let explicit = read_schema(args)?;
+    let mut plan = shape(args)?;
+    let pins = match explicit {
+        Some(_) => None,
+        None => load.pins(&plan)?,
+    };
+    let schema: Option<PinnedSchema> = explicit.or(pins);
+    let contract = contract(args, schema.as_ref())?;
+    plan.bind(&contract)?;
+    let replay: Vec<Input>;
+    let mut inputs = inputs;
+    if let Some(replayed) = infer(&mut plan, inputs, options, args)? {
+        replay = replayed;
+        inputs = &replay;
+    }
+    let plan = Arc::new(plan);
+    let key = load.key_column(&plan)?;
+    let mut sink = load.start(&plan)?;
+    let make = || CopyEncoder::new(plan.clone(), key.clone());
+    let (summary, rest) = run_typed(
+        inputs,
+        options,
+        &plan,
+        contract.max_keys,
+        &make,
+        &mut sink,
+        bad_lines,
+    )?;
+    let mut changes = plan.changes().clone();
+    changes.rest = rest.rest_keys();
+    if let Some(line) = Changes::describe(&changes) {
+        if !args.quiet {
+            eprintln!("{line}");
+        }
+    }
+    let source = source.cloned().unwrap_or_else(|| {
+        serde_json::json!({"inputs": inputs.iter().map(|i| i.label().to_string()).collect::<Vec<_>>()})
+    });
+    let record = LoadRecord {
+        started_ms,
+        skipped: summary.rows_skipped,
+        source,
+        schema: PinnedSchema::of(&plan, plan.custom_attributes()),
+    };
+    let outcome = sink.finish(&record)?;
+    if !args.quiet {
+        eprintln!("{}", outcome.describe(mode));
+    }
+    Ok(summary)
+}
