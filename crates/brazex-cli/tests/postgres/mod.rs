@@ -496,3 +496,75 @@ fn tls_and_logins_fail_clearly_and_never_show_the_password() {
     run.assert_exit(2);
     run.assert_stderr_contains("is for loads into PostgreSQL");
 }
+
+#[test]
+fn a_signal_or_a_kill_during_the_copy_leaves_the_tables_as_they_were() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let s = schema("t_signal");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, ndjson) = generate_pair(dir.path(), 500, 500, 6);
+    let table = format!("{s}.users");
+    load(&ndjson, &table, &["--tables"]).assert_success();
+    let snapshot = || {
+        psql(&format!(
+            "SELECT count(*), (SELECT count(*) FROM pg_tables WHERE schemaname = '{s}'), \
+             (SELECT count(*) FROM {s}.brazex_loads) FROM {table}"
+        ))
+    };
+    let before = snapshot();
+    let data = std::fs::read(&ndjson).expect("ndjson");
+    let sessions = || {
+        psql(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'brazex' AND query LIKE '%{s}%' AND pid <> pg_backend_pid()"
+        ))
+    };
+    for signal in ["TERM", "KILL"] {
+        let url = pg_url();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_brazex"))
+            .args(["process", "-o", &url, "--table", &table, "--tables"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn brazex");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let data = data.clone();
+        let feeder = std::thread::spawn(move || while stdin.write_all(&data).is_ok() {});
+        // Under way: the rows stream into the COPY.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while psql(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'brazex' AND query LIKE 'COPY%{s}%'"
+        )) == "0"
+        {
+            assert!(std::time::Instant::now() < deadline, "{signal}: no COPY started");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let out = child.wait_with_output().expect("wait");
+        let _ = feeder.join();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match signal {
+            "TERM" => {
+                assert_eq!(out.status.code(), Some(143), "{stderr}");
+                assert!(stderr.contains("cancelled by SIGTERM"), "{stderr}");
+            }
+            _ => assert_eq!(out.status.code(), None),
+        }
+        // The server rolls the transaction back as the connection goes.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while sessions() != "0" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{signal}: the session stays"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(snapshot(), before, "{signal}: the tables are as before");
+    }
+}
