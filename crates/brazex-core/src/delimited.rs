@@ -8,8 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::encode::Rows;
-use crate::encode::{Encoder, NdjsonEncoder};
+use crate::encode::{Encoder, NdjsonEncoder, Rows, TableRows};
 use crate::error::{Error, LinePlace, Result};
 use crate::record::{Kind, Record};
 use crate::schema::{self, ColumnType, Scalar};
@@ -32,8 +31,7 @@ pub fn csv_header(plan: &Plan, table: usize) -> Vec<u8> {
 pub struct CsvEncoder {
     plan: Arc<Plan>,
     builder: csv::WriterBuilder,
-    data: Vec<Vec<u8>>,
-    ends: Vec<Vec<usize>>,
+    rows: TableRows,
     scratch: RowScratch,
     fields: Vec<Vec<u8>>,
 }
@@ -49,8 +47,7 @@ impl CsvEncoder {
                     .buffer_capacity(1024);
                 builder
             },
-            data: vec![Vec::new(); tables],
-            ends: vec![Vec::new(); tables],
+            rows: TableRows::new(tables),
             plan,
             scratch: RowScratch::default(),
             fields: Vec::new(),
@@ -67,19 +64,9 @@ impl Encoder for CsvEncoder {
 
     fn row(&mut self, record: &Record<'_>, place: &dyn Fn() -> LinePlace) -> Result<()> {
         // Where each table stood before this record: a failed row is cut back out.
-        let before: Vec<(usize, usize)> = self
-            .data
-            .iter()
-            .zip(&self.ends)
-            .map(|(d, e)| (d.len(), e.len()))
-            .collect();
+        let mark = self.rows.mark();
         let plan = Arc::clone(&self.plan);
-        let (builder, data, ends, fields) = (
-            &self.builder,
-            &mut self.data,
-            &mut self.ends,
-            &mut self.fields,
-        );
+        let (builder, rows, fields) = (&self.builder, &mut self.rows, &mut self.fields);
         let result = plan.rows(record, place, &mut self.scratch, &mut |table, cells| {
             let columns = &plan.tables()[table].columns;
             fields.resize_with(columns.len(), Vec::new);
@@ -89,8 +76,8 @@ impl Encoder for CsvEncoder {
                     .map_err(|message| column_error(place, &column.name, message))?;
             }
             // A writer per row: the csv crate gives no way back to a writer's buffer,
-            // and rows of a failed record must be cut back out of `data`.
-            let mut writer = builder.from_writer(&mut data[table]);
+            // and rows of a failed record must be cut back out.
+            let mut writer = builder.from_writer(rows.data(table));
             writer
                 .write_record(&fields[..columns.len()])
                 .map_err(write_err)?;
@@ -98,15 +85,11 @@ impl Encoder for CsvEncoder {
                 .flush()
                 .map_err(|e| Error::io("cannot encode CSV", e))?;
             drop(writer);
-            ends[table].push(data[table].len());
+            rows.end_row(table);
             Ok(())
         });
         if result.is_err() {
-            for ((data, ends), (len, count)) in self.data.iter_mut().zip(&mut self.ends).zip(before)
-            {
-                data.truncate(len);
-                ends.truncate(count);
-            }
+            self.rows.cut_back(mark);
         }
         result
     }
@@ -116,14 +99,7 @@ impl Encoder for CsvEncoder {
     }
 
     fn finish_block(&mut self) -> Vec<Rows> {
-        self.data
-            .iter_mut()
-            .zip(&mut self.ends)
-            .map(|(data, ends)| Rows {
-                data: std::mem::take(data),
-                ends: std::mem::take(ends),
-            })
-            .collect()
+        self.rows.take()
     }
 }
 

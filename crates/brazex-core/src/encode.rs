@@ -136,3 +136,66 @@ pub struct Rows {
     pub data: Vec<u8>,
     pub ends: Vec<usize>,
 }
+
+/// The rows a typed encoder builds for each table of its plan, block by block: a
+/// record whose row fails is cut back out of every table ([`TableRows::mark`],
+/// [`TableRows::cut_back`]), so no part of it is left behind.
+#[derive(Debug, Default)]
+pub struct TableRows {
+    data: Vec<Vec<u8>>,
+    ends: Vec<Vec<usize>>,
+}
+
+/// Where each table of a [`TableRows`] stood.
+#[derive(Debug)]
+pub struct Mark(Vec<(usize, usize)>);
+
+impl TableRows {
+    pub fn new(tables: usize) -> TableRows {
+        TableRows {
+            data: vec![Vec::new(); tables],
+            ends: vec![Vec::new(); tables],
+        }
+    }
+
+    /// Where every table stands now.
+    pub fn mark(&self) -> Mark {
+        Mark(
+            self.data
+                .iter()
+                .zip(&self.ends)
+                .map(|(d, e)| (d.len(), e.len()))
+                .collect(),
+        )
+    }
+
+    /// Removes what was appended since `mark`.
+    pub fn cut_back(&mut self, mark: Mark) {
+        for ((data, ends), (len, count)) in self.data.iter_mut().zip(&mut self.ends).zip(mark.0) {
+            data.truncate(len);
+            ends.truncate(count);
+        }
+    }
+
+    /// The bytes of `table`'s rows, to append the next row to.
+    pub fn data(&mut self, table: usize) -> &mut Vec<u8> {
+        &mut self.data[table]
+    }
+
+    /// Ends `table`'s row where its bytes now end.
+    pub fn end_row(&mut self, table: usize) {
+        self.ends[table].push(self.data[table].len());
+    }
+
+    /// The rows since the last call, one [`Rows`] per table.
+    pub fn take(&mut self) -> Vec<Rows> {
+        self.data
+            .iter_mut()
+            .zip(&mut self.ends)
+            .map(|(data, ends)| Rows {
+                data: std::mem::take(data),
+                ends: std::mem::take(ends),
+            })
+            .collect()
+    }
+}

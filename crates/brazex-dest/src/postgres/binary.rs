@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use brazex_core::encode::{Encoder, Rows};
+use brazex_core::encode::{Encoder, Rows, TableRows};
 use brazex_core::error::{LinePlace, Result};
 use brazex_core::record::{Kind, Record, Value};
 use brazex_core::schema::{self, ColumnType, Scalar};
@@ -137,8 +137,7 @@ pub struct CopyEncoder {
     types: Vec<Vec<(PgType, ColumnType)>>,
     /// The key column of the first table (`--load merge`): every row needs one.
     key: Option<(usize, String)>,
-    data: Vec<Vec<u8>>,
-    ends: Vec<Vec<usize>>,
+    rows: TableRows,
     scratch: RowScratch,
     json: Vec<u8>,
 }
@@ -162,8 +161,7 @@ impl CopyEncoder {
             plan,
             types,
             key,
-            data: vec![Vec::new(); tables],
-            ends: vec![Vec::new(); tables],
+            rows: TableRows::new(tables),
             scratch: RowScratch::default(),
             json: Vec::new(),
         }
@@ -174,20 +172,9 @@ impl Encoder for CopyEncoder {
     type Block = Vec<Rows>;
 
     fn row(&mut self, record: &Record<'_>, place: &dyn Fn() -> LinePlace) -> Result<()> {
-        let before: Vec<(usize, usize)> = self
-            .data
-            .iter()
-            .zip(&self.ends)
-            .map(|(d, e)| (d.len(), e.len()))
-            .collect();
+        let mark = self.rows.mark();
         let plan = Arc::clone(&self.plan);
-        let (types, key, data, ends, json) = (
-            &self.types,
-            &self.key,
-            &mut self.data,
-            &mut self.ends,
-            &mut self.json,
-        );
+        let (types, key, rows, json) = (&self.types, &self.key, &mut self.rows, &mut self.json);
         let result = plan.rows(record, place, &mut self.scratch, &mut |table, cells| {
             if let (0, Some((at, name))) = (table, key) {
                 let has_key = matches!(cells.get(*at), Some(Resolved::Value(v))
@@ -201,22 +188,18 @@ impl Encoder for CopyEncoder {
                 }
             }
             let columns = &plan.tables()[table].columns;
-            let out = &mut data[table];
+            let out = rows.data(table);
             let count = i16::try_from(columns.len()).unwrap_or(i16::MAX);
             out.extend_from_slice(&count.to_be_bytes());
             for ((column, cell), (pg, ty)) in columns.iter().zip(cells).zip(&types[table]) {
                 encode_cell(cell, ty, pg, out, json)
                     .map_err(|message| column_error(place, &column.name, message))?;
             }
-            ends[table].push(out.len());
+            rows.end_row(table);
             Ok(())
         });
         if result.is_err() {
-            for ((data, ends), (len, count)) in self.data.iter_mut().zip(&mut self.ends).zip(before)
-            {
-                data.truncate(len);
-                ends.truncate(count);
-            }
+            self.rows.cut_back(mark);
         }
         result
     }
@@ -226,14 +209,7 @@ impl Encoder for CopyEncoder {
     }
 
     fn finish_block(&mut self) -> Vec<Rows> {
-        self.data
-            .iter_mut()
-            .zip(&mut self.ends)
-            .map(|(data, ends)| Rows {
-                data: std::mem::take(data),
-                ends: std::mem::take(ends),
-            })
-            .collect()
+        self.rows.take()
     }
 }
 
