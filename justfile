@@ -43,3 +43,8 @@ s3-out:
 schema-bench:
     cargo build --release -p brazex-cli
     ./benches/schema.sh
+
+# brazex into PostgreSQL (replace) next to psql \copy of a CSV and dlt (BENCHMARKS.md).
+pg-bench dir="/tmp/brazex-pg-bench":
+    cargo build --release -p brazex-cli
+    ./benches/postgres.sh prepare {{dir}}
