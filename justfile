@@ -47,4 +47,4 @@ schema-bench:
 # brazex into PostgreSQL (replace) next to psql \copy of a CSV and dlt (BENCHMARKS.md).
 pg-bench dir="/tmp/brazex-pg-bench":
     cargo build --release -p brazex-cli
-    ./benches/postgres.sh prepare {{dir}}
+    ./benches/postgres.sh all {{dir}}

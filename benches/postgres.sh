@@ -8,13 +8,14 @@
 #   PG_URL=… ./benches/postgres.sh brazex DIR               # one brazex load
 #   PG_URL=… ./benches/postgres.sh psql DIR                 # one \copy of the CSV
 #   PG_URL=… ./benches/postgres.sh dlt DIR                  # one dlt load of the NDJSON
+#   ./benches/postgres.sh all DIR      # prepare, then each once under /usr/bin/time -v
 #
 # Time each step with /usr/bin/time -v (or any harness that runs A and B in turn);
 # BENCHMARKS.md has the figures and the exact calls. Without PG_URL, the server of
 # scripts/postgres.sh is started for the duration of the call.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-step=${1:?prepare, brazex, psql or dlt}
+step=${1:?prepare, brazex, psql, dlt or all}
 dir=$(realpath -m "${2:?a work folder}")
 USERS=${USERS:-110000}
 B=$(realpath "${BRAZEX:-target/release/brazex}")
@@ -89,6 +90,14 @@ pipeline = dlt.pipeline(
 info = pipeline.run(users())
 print(info, file=sys.stderr)
 PY
+    ;;
+all)
+    export PG_URL
+    "$0" prepare "$dir"
+    for s in brazex psql dlt; do
+        echo "== $s"
+        /usr/bin/time -v "$0" "$s" "$dir" 2>&1 | grep -E "Elapsed|Maximum resident" || true
+    done
     ;;
 *)
     echo "unknown step $step: prepare, brazex, psql or dlt" >&2
