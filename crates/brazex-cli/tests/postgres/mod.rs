@@ -568,3 +568,82 @@ fn a_signal_or_a_kill_during_the_copy_leaves_the_tables_as_they_were() {
         assert_eq!(snapshot(), before, "{signal}: the tables are as before");
     }
 }
+
+#[test]
+fn run_loads_a_braze_export_and_logs_its_object_prefix() {
+    use brazex_sim::{SimConfig, Simulator};
+    let s = schema("t_run");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = SimConfig::new(dir.path().join("spool"));
+    config.ready_after = std::time::Duration::from_millis(300);
+    config.users_per_entry = 500;
+    for segment in &mut config.segments {
+        if segment.id == "all" {
+            segment.users = 1_200;
+        }
+    }
+    let sim = Simulator::spawn_background(config).expect("simulator starts");
+    let url = pg_url();
+    let table = format!("{s}.users");
+    let run = brazex(&[
+        "run",
+        "--endpoint",
+        sim.endpoint(),
+        "--poll-interval",
+        "0.1",
+        "--segment-id",
+        "all",
+        "-o",
+        &url,
+        "--table",
+        &table,
+        "--load",
+        "merge",
+    ])
+    .env("BRAZE_API_KEY", sim.api_key())
+    .run();
+    run.assert_success();
+    run.assert_stderr_contains("1200 inserted, 0 updated, 0 unchanged");
+    let prefix = sim
+        .triggers()
+        .into_iter()
+        .last()
+        .and_then(|t| t.object_prefix)
+        .expect("an accepted export");
+    assert_eq!(
+        psql(&format!(
+            "SELECT rows, source->'braze'->>'object_prefix', source->'braze'->>'segment_id' FROM {s}.brazex_loads"
+        )),
+        format!("1200|{prefix}|all")
+    );
+    assert_eq!(psql(&format!("SELECT count(*) FROM {table}")), "1200");
+}
+
+#[test]
+fn an_existing_table_pins_the_next_nights_columns() {
+    let s = schema("t_pins");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (zip, _) = generate_pair(dir.path(), 1000, 500, 8);
+    let table = format!("{s}.users");
+    load(&zip, &table, &["--custom-attributes", "columns"]).assert_success();
+    let columns = || {
+        psql(&format!(
+            "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) \
+             FROM information_schema.columns WHERE table_schema = '{s}' AND table_name = 'users'"
+        ))
+    };
+    let night1 = columns();
+    assert!(
+        night1.contains("custom_attributes__is_vip boolean"),
+        "{night1}"
+    );
+    assert!(night1.contains("custom_attributes__rest jsonb"), "{night1}");
+    // Night 2 gives no flag: the table says the attributes are columns, and which.
+    let run = load(&zip, &table, &["--load", "merge"]);
+    run.assert_success();
+    run.assert_stderr_contains("0 inserted, 0 updated, 1000 unchanged");
+    assert_eq!(columns(), night1);
+    let run = load(&zip, &table, &[]);
+    run.assert_success();
+    assert_eq!(columns(), night1);
+}
