@@ -14,6 +14,7 @@ use brazex_core::pipeline::{BadLineSink, Options, Summary};
 use brazex_dest::postgres::binary::CopyEncoder;
 use brazex_dest::postgres::load::LoadRecord;
 use brazex_dest::postgres::{Load, LoadMode, LoadOptions, PgUrl, TableName};
+use brazex_dest::Target;
 
 use crate::args::PipelineArgs;
 use crate::output::{
@@ -33,6 +34,39 @@ pub fn refuse_flags(args: &PipelineArgs) -> anyhow::Result<()> {
         return Err(usage(format!(
             "{flag} is for loads into PostgreSQL: give -o postgres://…"
         )));
+    }
+    Ok(())
+}
+
+/// The load the flags ask for.
+fn load_options(args: &PipelineArgs) -> anyhow::Result<LoadOptions> {
+    let out = &args.out;
+    let mode = match out.load.unwrap_or(LoadArg::Replace) {
+        LoadArg::Replace => LoadMode::Replace,
+        LoadArg::Append => LoadMode::Append,
+        LoadArg::Merge => LoadMode::Merge,
+    };
+    if mode != LoadMode::Merge && (out.key.is_some() || out.delete_missing) {
+        return Err(usage("--key and --delete-missing are for --load merge"));
+    }
+    let key = match out.key.unwrap_or(KeyArg::BrazeId) {
+        KeyArg::BrazeId => "braze_id",
+        KeyArg::ExternalId => "external_id",
+    };
+    Ok(LoadOptions {
+        table: TableName::parse(out.table.as_deref().unwrap_or("braze_users"))?,
+        mode,
+        key: key.into(),
+        delete_missing: out.delete_missing,
+    })
+}
+
+/// With a database target, connects once before anything else (`brazex run`
+/// checks this before asking Braze for an export: a wrong password or an
+/// unreachable server fails at once, not after the export and its download).
+pub fn check_target(args: &PipelineArgs) -> anyhow::Result<()> {
+    if let Target::Postgres(url) = crate::output::target(args.output.as_deref())? {
+        drop(Load::connect(&url, load_options(args)?)?);
     }
     Ok(())
 }
@@ -64,28 +98,9 @@ pub fn load(
     if let Some((_, flag)) = file_flags.iter().find(|(on, _)| *on) {
         return Err(usage(format!("{flag} is for files, not -o postgres://…")));
     }
-    let mode = match out.load.unwrap_or(LoadArg::Replace) {
-        LoadArg::Replace => LoadMode::Replace,
-        LoadArg::Append => LoadMode::Append,
-        LoadArg::Merge => LoadMode::Merge,
-    };
-    if mode != LoadMode::Merge && (out.key.is_some() || out.delete_missing) {
-        return Err(usage("--key and --delete-missing are for --load merge"));
-    }
-    let key = match out.key.unwrap_or(KeyArg::BrazeId) {
-        KeyArg::BrazeId => "braze_id",
-        KeyArg::ExternalId => "external_id",
-    };
-    let table = TableName::parse(out.table.as_deref().unwrap_or("braze_users"))?;
-    let load = Load::connect(
-        url,
-        LoadOptions {
-            table,
-            mode,
-            key: key.into(),
-            delete_missing: out.delete_missing,
-        },
-    )?;
+    let load_options = load_options(args)?;
+    let mode = load_options.mode;
+    let load = Load::connect(url, load_options)?;
 
     // The plan: an explicit --schema, else the existing tables pin the columns.
     let explicit = read_schema(args)?;

@@ -583,8 +583,26 @@ fn run_loads_a_braze_export_and_logs_its_object_prefix() {
         }
     }
     let sim = Simulator::spawn_background(config).expect("simulator starts");
-    let url = pg_url();
     let table = format!("{s}.users");
+    // A database brazex cannot log into fails before Braze is asked for anything.
+    let wrong = pg_url().replace("brazex-test-secret", "wrong");
+    let run = brazex(&[
+        "run",
+        "--endpoint",
+        sim.endpoint(),
+        "--segment-id",
+        "all",
+        "-o",
+        &wrong,
+        "--table",
+        &table,
+    ])
+    .env("BRAZE_API_KEY", sim.api_key())
+    .run();
+    run.assert_exit(3);
+    run.assert_stderr_contains("password authentication failed");
+    assert!(sim.triggers().is_empty(), "no export was triggered");
+    let url = pg_url();
     let run = brazex(&[
         "run",
         "--endpoint",
