@@ -45,17 +45,21 @@ fn schema(name: &str) -> String {
 }
 
 fn load(input: &Path, table: &str, extra: &[&str]) -> crate::util::Run {
-    let url = pg_url();
+    load_into(&pg_url(), input, table, extra).run()
+}
+
+/// `brazex process INPUT -o URL --table TABLE EXTRA…`, to run.
+fn load_into(url: &str, input: &Path, table: &str, extra: &[&str]) -> crate::util::Invocation {
     let mut args = vec![
         "process",
         input.to_str().expect("utf-8"),
         "-o",
-        &url,
+        url,
         "--table",
         table,
     ];
     args.extend(extra);
-    brazex(&args).run()
+    brazex(&args)
 }
 
 fn users(ndjson: &Path) -> Vec<Value> {
@@ -422,19 +426,7 @@ fn tls_and_logins_fail_clearly_and_never_show_the_password() {
     let (zip, _) = generate_pair(dir.path(), 200, 200, 4);
     let table = format!("{s}.users");
     let ca = std::env::var("BRAZEX_TEST_PG_CA").expect("BRAZEX_TEST_PG_CA (scripts/test.sh)");
-    let run_with = |url: String| {
-        brazex(&[
-            "process",
-            zip.to_str().expect("utf-8"),
-            "-o",
-            &url,
-            "--table",
-            &table,
-            "--select",
-            "braze_id",
-        ])
-        .run()
-    };
+    let run_with = |url: String| load_into(&url, &zip, &table, &["--select", "braze_id"]).run();
     // verify-full without a root certificate: refused before connecting.
     let run = run_with(pg_url_with("sslmode=verify-full"));
     run.assert_exit(2);
@@ -471,19 +463,12 @@ fn tls_and_logins_fail_clearly_and_never_show_the_password() {
     assert!(!run.stderr.contains("not-the-secret-xyz"), "{}", run.stderr);
     // The password from PGPASSWORD, the rest from the URL.
     let no_password = pg_url().replace(":brazex-test-secret@", "@");
-    let url = no_password.clone();
-    let run = brazex(&[
-        "process",
-        zip.to_str().expect("utf-8"),
-        "-o",
-        &url,
-        "--table",
+    let run = load_into(
+        &no_password,
+        &zip,
         &table,
-        "--select",
-        "braze_id",
-        "--load",
-        "append",
-    ])
+        &["--select", "braze_id", "--load", "append"],
+    )
     .env("PGPASSWORD", "brazex-test-secret")
     .run();
     run.assert_success();
