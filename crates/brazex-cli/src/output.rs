@@ -581,20 +581,11 @@ pub fn write(
     };
     // What changed against the schema (or the documented object): said on stderr,
     // and written into the manifest.
-    let changes = plan.as_ref().map(|plan| {
-        let mut changes = plan.changes().clone();
-        changes.rest = rest.rest_keys();
-        changes
-    });
-    if let Some(line) = changes.as_ref().and_then(Changes::describe) {
-        if !args.quiet {
-            eprintln!("{line}");
-        }
-    }
+    let changes = plan
+        .as_ref()
+        .map(|plan| report_changes(plan, &rest, args.quiet));
     if let Some(dir) = &dir {
-        let source = source.cloned().unwrap_or_else(|| {
-            serde_json::json!({"inputs": inputs.iter().map(|i| i.label().to_string()).collect::<Vec<_>>()})
-        });
+        let source = source_of(source, inputs);
         let manifest = Manifest {
             format: ext,
             compression: match out.format {
@@ -628,6 +619,26 @@ pub fn write(
         report_cleaned(staging.take_cleaned(), args.quiet);
     }
     Ok(summary)
+}
+
+/// What changed against the schema (or the documented object), with the keys the
+/// run sent to the rest: said on stderr, and returned for the manifest or load log.
+pub fn report_changes(plan: &Plan, rest: &KeyLog, quiet: bool) -> Changes {
+    let mut changes = plan.changes().clone();
+    changes.rest = rest.rest_keys();
+    if let Some(line) = changes.describe() {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    }
+    changes
+}
+
+/// Where the rows came from: `source` (a Braze export), else the inputs' names.
+pub fn source_of(source: Option<&serde_json::Value>, inputs: &[Input]) -> serde_json::Value {
+    source.cloned().unwrap_or_else(|| {
+        serde_json::json!({"inputs": inputs.iter().map(|i| i.label().to_string()).collect::<Vec<_>>()})
+    })
 }
 
 /// Writes a JSON document into the run (a manifest).

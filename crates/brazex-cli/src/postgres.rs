@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use brazex_core::contract::{Changes, PinnedSchema};
+use brazex_core::contract::PinnedSchema;
 use brazex_core::input::Input;
 use brazex_core::pipeline::{BadLineSink, Options, Summary};
 use brazex_dest::postgres::binary::CopyEncoder;
@@ -18,7 +18,8 @@ use brazex_dest::Target;
 
 use crate::args::PipelineArgs;
 use crate::output::{
-    contract, infer, read_schema, run_typed, shape, usage, FormatArg, KeyArg, LoadArg,
+    contract, infer, read_schema, report_changes, run_typed, shape, source_of, usage, FormatArg,
+    KeyArg, LoadArg,
 };
 
 /// The flags that only a database target takes are refused elsewhere.
@@ -100,7 +101,7 @@ pub fn load(
     }
     let load_options = load_options(args)?;
     let mode = load_options.mode;
-    let load = Load::connect(url, load_options)?;
+    let mut load = Load::connect(url, load_options)?;
 
     // The plan: an explicit --schema, else the existing tables pin the columns.
     let explicit = read_schema(args)?;
@@ -131,20 +132,11 @@ pub fn load(
         &mut sink,
         bad_lines,
     )?;
-    let mut changes = plan.changes().clone();
-    changes.rest = rest.rest_keys();
-    if let Some(line) = Changes::describe(&changes) {
-        if !args.quiet {
-            eprintln!("{line}");
-        }
-    }
-    let source = source.cloned().unwrap_or_else(|| {
-        serde_json::json!({"inputs": inputs.iter().map(|i| i.label().to_string()).collect::<Vec<_>>()})
-    });
+    report_changes(&plan, &rest, args.quiet);
     let record = LoadRecord {
         started_ms,
         skipped: summary.rows_skipped,
-        source,
+        source: source_of(source, inputs),
         schema: PinnedSchema::of(&plan, plan.custom_attributes()),
     };
     let outcome = sink.finish(&record)?;

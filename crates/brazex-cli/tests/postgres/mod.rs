@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::util::{brazex, generate_pair};
+use crate::util::{brazex, generate_pair, wait_until};
 
 fn pg_url() -> String {
     std::env::var("BRAZEX_TEST_PG_URL").unwrap_or_else(|_| {
@@ -517,14 +517,11 @@ fn a_signal_or_a_kill_during_the_copy_leaves_the_tables_as_they_were() {
         let data = data.clone();
         let feeder = std::thread::spawn(move || while stdin.write_all(&data).is_ok() {});
         // Under way: the rows stream into the COPY.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while psql(&format!(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'brazex' AND query LIKE 'COPY%{s}%'"
-        )) == "0"
-        {
-            assert!(std::time::Instant::now() < deadline, "{signal}: no COPY started");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_until(&format!("{signal}: a COPY under way"), || {
+            psql(&format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'brazex' AND query LIKE 'COPY%{s}%'"
+            )) != "0"
+        });
         std::thread::sleep(std::time::Duration::from_millis(300));
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &child.id().to_string()])
@@ -542,14 +539,9 @@ fn a_signal_or_a_kill_during_the_copy_leaves_the_tables_as_they_were() {
             _ => assert_eq!(out.status.code(), None),
         }
         // The server rolls the transaction back as the connection goes.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while sessions() != "0" {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{signal}: the session stays"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_until(&format!("{signal}: the session ending"), || {
+            sessions() == "0"
+        });
         assert_eq!(snapshot(), before, "{signal}: the tables are as before");
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{brazex, generate_pair};
+use crate::util::{brazex, generate_pair, wait_until};
 
 /// Names in `dir` (recursively, relative), sorted; empty when it does not exist.
 fn tree(dir: &Path) -> Vec<String> {
@@ -84,15 +84,6 @@ fn kill(child: &Child, signal: &str) {
         .status()
         .expect("run kill");
     assert!(status.success(), "kill -{signal}");
-}
-
-/// Waits (up to 60 s) until `done` holds; `what` names it if it never does.
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what} never happened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Waits until `dir` holds at least `n` temporaries (parts being or already written).

@@ -270,3 +270,15 @@ pub fn duckdb(script: &str, args: &[&str]) -> String {
     );
     stdout
 }
+
+/// Waits (up to 60 s) until `done` holds; `what` names it if it never does.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} never happened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

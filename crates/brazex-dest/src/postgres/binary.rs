@@ -139,7 +139,6 @@ pub struct CopyEncoder {
     key: Option<(usize, String)>,
     rows: TableRows,
     scratch: RowScratch,
-    json: Vec<u8>,
 }
 
 impl CopyEncoder {
@@ -163,7 +162,6 @@ impl CopyEncoder {
             key,
             rows: TableRows::new(tables),
             scratch: RowScratch::default(),
-            json: Vec::new(),
         }
     }
 }
@@ -174,7 +172,7 @@ impl Encoder for CopyEncoder {
     fn row(&mut self, record: &Record<'_>, place: &dyn Fn() -> LinePlace) -> Result<()> {
         let mark = self.rows.mark();
         let plan = Arc::clone(&self.plan);
-        let (types, key, rows, json) = (&self.types, &self.key, &mut self.rows, &mut self.json);
+        let (types, key, rows) = (&self.types, &self.key, &mut self.rows);
         let result = plan.rows(record, place, &mut self.scratch, &mut |table, cells| {
             if let (0, Some((at, name))) = (table, key) {
                 let has_key = matches!(cells.get(*at), Some(Resolved::Value(v))
@@ -189,10 +187,10 @@ impl Encoder for CopyEncoder {
             }
             let columns = &plan.tables()[table].columns;
             let out = rows.data(table);
-            let count = i16::try_from(columns.len()).unwrap_or(i16::MAX);
-            out.extend_from_slice(&count.to_be_bytes());
+            // PostgreSQL tables have at most 1,600 columns: the count fits.
+            out.extend_from_slice(&(columns.len() as i16).to_be_bytes());
             for ((column, cell), (pg, ty)) in columns.iter().zip(cells).zip(&types[table]) {
-                encode_cell(cell, ty, pg, out, json)
+                encode_cell(cell, ty, pg, out)
                     .map_err(|message| column_error(place, &column.name, message))?;
             }
             rows.end_row(table);
@@ -221,7 +219,6 @@ fn encode_cell(
     ty: &ColumnType,
     pg: &PgType,
     out: &mut Vec<u8>,
-    json: &mut Vec<u8>,
 ) -> std::result::Result<(), String> {
     match pg {
         PgType::Jsonb => {
@@ -230,14 +227,14 @@ fn encode_cell(
                 Resolved::Missing => out.extend_from_slice(&NULL),
                 Resolved::Value(v) if v.kind() == Kind::Null => out.extend_from_slice(&NULL),
                 _ => {
-                    json.clear();
-                    cell.write_json(json);
-                    if memchr::memmem::find(json, b"\\u0000").is_some() {
-                        return Err("holds \\u0000, which PostgreSQL's jsonb cannot store".into());
-                    }
                     let start = field_start(out);
                     out.push(1); // jsonb version
-                    out.extend_from_slice(json);
+                    let text = out.len();
+                    cell.write_json(out);
+                    // (A failed row is cut back out by the encoder.)
+                    if memchr::memmem::find(&out[text..], b"\\u0000").is_some() {
+                        return Err("holds \\u0000, which PostgreSQL's jsonb cannot store".into());
+                    }
                     field_end(out, start)?;
                 }
             }
@@ -252,21 +249,20 @@ fn encode_cell(
                 Resolved::Missing => out.extend_from_slice(&NULL),
                 Resolved::Value(v) if v.kind() == Kind::Null => out.extend_from_slice(&NULL),
                 Resolved::Value(v) if v.kind() == Kind::Array => {
-                    let items: Vec<Value<'_>> = v.elements().collect();
-                    encode_array(items.iter().map(Some), items.len(), inner, element, out)?;
+                    encode_array(v.elements().map(Some), inner, element, out)?;
                 }
                 Resolved::Each(items) => {
-                    let values = items.iter().map(|item| match item {
-                        Resolved::Value(v) => Some(v),
-                        _ => None,
-                    });
                     if items
                         .iter()
                         .any(|i| matches!(i, Resolved::Each(_) | Resolved::Fields(_)))
                     {
                         return Err(format!("a nested list where {ty} is expected"));
                     }
-                    encode_array(values, items.len(), inner, element, out)?;
+                    let values = items.iter().map(|item| match item {
+                        Resolved::Value(v) => Some(*v),
+                        _ => None,
+                    });
+                    encode_array(values, inner, element, out)?;
                 }
                 Resolved::Value(v) => {
                     return Err(format!(
@@ -293,39 +289,43 @@ fn encode_cell(
     }
 }
 
-/// A one-dimensional array: dimensions, null flag, element OID, then the elements.
-fn encode_array<'v, 'a: 'v>(
-    items: impl Iterator<Item = Option<&'v Value<'a>>>,
-    len: usize,
+/// A one-dimensional array: dimensions, null flag, element OID, the length and
+/// lower bound, then the elements; an empty array has no dimension. Written in one
+/// pass: the length and null flag are filled in after the elements.
+fn encode_array<'a>(
+    items: impl Iterator<Item = Option<Value<'a>>>,
     ty: &ColumnType,
     element: &PgType,
     out: &mut Vec<u8>,
 ) -> std::result::Result<(), String> {
     let start = field_start(out);
-    let dims: i32 = if len == 0 { 0 } else { 1 };
-    out.extend_from_slice(&dims.to_be_bytes());
+    out.extend_from_slice(&1i32.to_be_bytes());
     let flags_at = out.len();
     out.extend_from_slice(&0i32.to_be_bytes());
     out.extend_from_slice(&element.oid().to_be_bytes());
-    if len > 0 {
-        let n = i32::try_from(len).map_err(|_| "an array too long for PostgreSQL".to_string())?;
-        out.extend_from_slice(&n.to_be_bytes());
-        out.extend_from_slice(&1i32.to_be_bytes());
-    }
-    let mut nulls = false;
+    let len_at = out.len();
+    out.extend_from_slice(&0i32.to_be_bytes());
+    out.extend_from_slice(&1i32.to_be_bytes());
+    let (mut len, mut nulls) = (0usize, false);
     for item in items {
+        len += 1;
         match item {
             None => {
                 nulls = true;
                 out.extend_from_slice(&NULL);
             }
             Some(v) => {
-                if v.kind() == Kind::Null {
-                    nulls = true;
-                }
-                encode_scalar(v, ty, element, out)?;
+                nulls |= v.kind() == Kind::Null;
+                encode_scalar(&v, ty, element, out)?;
             }
         }
+    }
+    if len == 0 {
+        out.truncate(len_at);
+        out[start..start + 4].copy_from_slice(&0i32.to_be_bytes());
+    } else {
+        let n = i32::try_from(len).map_err(|_| "an array too long for PostgreSQL".to_string())?;
+        out[len_at..len_at + 4].copy_from_slice(&n.to_be_bytes());
     }
     if nulls {
         out[flags_at..flags_at + 4].copy_from_slice(&1i32.to_be_bytes());

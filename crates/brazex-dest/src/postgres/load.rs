@@ -139,11 +139,11 @@ pub struct LoadOptions {
 /// One table of the load.
 #[derive(Debug)]
 struct Target {
-    /// The plan's name (`users`, `purchases`, …).
-    plan_name: String,
     name: TableName,
     /// The existing table's columns and their `format_type`, when it exists.
     existing: Option<Vec<(String, String)>>,
+    /// `replace`: the new table that takes the target's place at the end.
+    staging: Option<TableName>,
     /// Where the COPY goes (the target, or a staging table).
     copy_into: String,
     columns: Vec<Column>,
@@ -202,6 +202,8 @@ pub struct Load {
     shown: String,
     options: LoadOptions,
     targets: Vec<Target>,
+    /// The target tables' columns as read (by [`Load::pins`], then [`Load::start`]).
+    known: std::collections::HashMap<String, Option<Vec<(String, String)>>>,
     run_id: String,
     _registration: Registration,
 }
@@ -289,6 +291,7 @@ impl Load {
             shown,
             options,
             targets: Vec::new(),
+            known: std::collections::HashMap::new(),
             run_id,
             _registration: registration,
         };
@@ -333,13 +336,29 @@ impl Load {
             .collect())
     }
 
-    fn count(&self, what: &str, sql: &str) -> Result<u64, PgError> {
+    /// The first column of the first row, unless there is none or it is NULL.
+    fn value(&self, what: &str, sql: &str) -> Result<Option<String>, PgError> {
         let rows = self.texts(what, sql)?;
         Ok(rows
-            .first()
-            .and_then(|r| r.first().cloned().flatten())
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten()))
+    }
+
+    fn count(&self, what: &str, sql: &str) -> Result<u64, PgError> {
+        Ok(self
+            .value(what, sql)?
             .and_then(|t| t.parse().ok())
             .unwrap_or(0))
+    }
+
+    /// A signal stops the load here, before its next statement.
+    fn check_cancel(&self) -> Result<(), PgError> {
+        cancel::check().map_err(|e| PgError::Sql {
+            target: self.shown.clone(),
+            what: "load".into(),
+            message: e.to_string(),
+        })
     }
 
     /// The table each plan table loads into.
@@ -350,18 +369,24 @@ impl Load {
         }
     }
 
-    /// The columns of `table` and their types, when it exists.
-    fn columns_of(&self, table: &TableName) -> Result<Option<Vec<(String, String)>>, PgError> {
+    /// The columns of `table` and their types, when it exists; read once per load.
+    fn columns_of(&mut self, table: &TableName) -> Result<Option<Vec<(String, String)>>, PgError> {
+        let key = table.sql();
+        if let Some(known) = self.known.get(&key) {
+            return Ok(known.clone());
+        }
+        let columns = self.read_columns(table)?;
+        self.known.insert(key, columns.clone());
+        Ok(columns)
+    }
+
+    fn read_columns(&self, table: &TableName) -> Result<Option<Vec<(String, String)>>, PgError> {
         let regclass = literal(&table.sql());
-        let exists = self.texts(
+        let exists = self.value(
             "look up the table",
             &format!("SELECT to_regclass({regclass})::oid::text"),
         )?;
-        if exists
-            .first()
-            .and_then(|r| r.first().cloned().flatten())
-            .is_none()
-        {
+        if exists.is_none() {
             return Ok(None);
         }
         let rows = self.texts(
@@ -387,7 +412,7 @@ impl Load {
     /// The existing target tables as a pinned schema for `shape` (the plan before
     /// binding): each column brazex writes keeps the type it has in the table, and
     /// its position. None when the first table does not exist (a first load).
-    pub fn pins(&self, shape: &Plan) -> Result<Option<PinnedSchema>, PgError> {
+    pub fn pins(&mut self, shape: &Plan) -> Result<Option<PinnedSchema>, PgError> {
         let mut tables = Vec::new();
         let mut custom = None;
         for (index, table) in shape.tables().iter().enumerate() {
@@ -490,9 +515,10 @@ impl Load {
                     }
                 }
             }
-            let copy_into = match (mode, &existing) {
-                (LoadMode::Replace, _) => {
-                    let staging = name.sibling(&format!("_brazex_new_{index}_{}", self.run_id));
+            let staging = (mode == LoadMode::Replace)
+                .then(|| name.sibling(&format!("_brazex_new_{index}_{}", self.run_id)));
+            let copy_into = match (&staging, &existing) {
+                (Some(staging), _) => {
                     self.batch(
                         "create the staging table",
                         &format!(
@@ -548,9 +574,9 @@ impl Load {
                 _ => copy_into,
             };
             self.targets.push(Target {
-                plan_name: table.name.clone(),
                 name,
                 existing,
+                staging,
                 copy_into,
                 columns: table.columns.clone(),
             });
@@ -748,23 +774,22 @@ impl CopySink {
             file.rewind().map_err(spool_error)?;
             let mut sink = load.open_copy(index)?;
             loop {
-                let mut chunk = vec![0u8; 1 << 20];
-                let n = read_full(&mut file, &mut chunk).map_err(spool_error)?;
-                if n == 0 {
+                // One message of at most 1 MiB at a time.
+                let mut chunk = Vec::with_capacity(1 << 20);
+                (&mut file)
+                    .take(1 << 20)
+                    .read_to_end(&mut chunk)
+                    .map_err(spool_error)?;
+                if chunk.is_empty() {
                     break;
                 }
-                chunk.truncate(n);
                 load.runtime
                     .block_on(sink.send(Bytes::from(chunk)))
                     .map_err(|e| load.sql_error("COPY a child table", &e))?;
             }
             load.finish_copy(index, sink)?;
         }
-        cancel::check().map_err(|e| PgError::Sql {
-            target: load.shown.clone(),
-            what: "load".into(),
-            message: e.to_string(),
-        })?;
+        load.check_cancel()?;
         let mut outcome = LoadOutcome {
             tables: load
                 .targets
@@ -782,35 +807,22 @@ impl CopySink {
             LoadMode::Merge => load.merge(&mut outcome)?,
         }
         load.log(record, &outcome, self.rows[0])?;
-        cancel::check().map_err(|e| PgError::Sql {
-            target: load.shown.clone(),
-            what: "load".into(),
-            message: e.to_string(),
-        })?;
+        load.check_cancel()?;
         load.batch("commit", "COMMIT")?;
         Ok(outcome)
     }
-}
-
-fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 impl Load {
     /// `replace`: each new table takes its target's place, with the old table's
     /// keys, indexes and grants.
     fn swap(&self) -> Result<(), PgError> {
-        for (index, target) in self.targets.iter().enumerate() {
-            let staging = target
-                .name
-                .sibling(&format!("_brazex_new_{index}_{}", self.run_id));
+        for target in &self.targets {
+            let Some(staging) = &target.staging else {
+                return Err(PgError::Usage(
+                    "internal: replace without a new table".into(),
+                ));
+            };
             let mut after = Vec::new();
             if target.existing.is_some() {
                 let table = literal(&target.name.sql());
@@ -997,22 +1009,17 @@ impl Load {
                 ),
             )?;
         }
-        let _ = &self.targets[0].plan_name;
         Ok(())
     }
 
     /// Records the load in `brazex_loads` beside the target (created when missing).
     fn log(&self, record: &LoadRecord, outcome: &LoadOutcome, rows: u64) -> Result<(), PgError> {
         let log = self.options.table.sibling("brazex_loads");
-        let exists = self.texts(
+        let exists = self.value(
             "look up brazex_loads",
             &format!("SELECT to_regclass({})::text", literal(&log.sql())),
         )?;
-        if exists
-            .first()
-            .and_then(|r| r.first().cloned().flatten())
-            .is_none()
-        {
+        if exists.is_none() {
             self.batch(
                 "create brazex_loads",
                 &format!(
