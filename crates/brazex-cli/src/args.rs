@@ -29,7 +29,7 @@ pub enum Command {
     Download(Box<DownloadArgs>),
     /// Read export archives (zip, gzip or NDJSON; files, folders or stdin) and write
     /// NDJSON rows.
-    Process(ProcessArgs),
+    Process(Box<ProcessArgs>),
     /// Run the Braze simulator on loopback (for trying brazex out without Braze).
     Sim(SimArgs),
     /// Write a deterministic Braze-shaped export (zip, gzip or NDJSON) for trying

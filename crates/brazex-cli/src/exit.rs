@@ -115,6 +115,7 @@ pub fn code(error: &anyhow::Error) -> (i32, bool) {
                 Error::InvalidJson { .. }
                 | Error::LineTooLong { .. }
                 | Error::Column { .. }
+                | Error::Key { .. }
                 | Error::Contract { .. }
                 | Error::Archive { .. } => (DATA, true),
             };

@@ -6,6 +6,7 @@ mod bucket;
 mod demo;
 mod exit;
 mod generate;
+mod incremental;
 mod output;
 mod postgres;
 mod process;

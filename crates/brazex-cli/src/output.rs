@@ -29,6 +29,7 @@ use clap::{Args, ValueEnum};
 
 use crate::args::{parse_size, PipelineArgs};
 use crate::exit::UsageError;
+use crate::incremental::Extra;
 
 /// Input block size for Parquet output (see where it is used).
 const PARQUET_BLOCK_BYTES: usize = 2 << 20;
@@ -156,9 +157,20 @@ pub struct OutputArgs {
     #[arg(long, value_enum, value_name = "MODE")]
     pub load: Option<LoadArg>,
 
-    /// With --load merge: the key of a user [default: braze_id].
+    /// The key of a user: for --load merge, and the users of --state and
+    /// --changes-since [default: braze_id].
     #[arg(long, value_enum, value_name = "COLUMN")]
     pub key: Option<KeyArg>,
+
+    /// After a successful run, keep the state of this export in DIR: each user's key
+    /// and the fingerprint of its row as written, for a later --changes-since DIR.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+
+    /// Write only what changed since the state in DIR: new and changed users with
+    /// `_op` (insert, update) first, then the users gone (`_op` delete, key only).
+    #[arg(long, value_name = "DIR")]
+    pub changes_since: Option<PathBuf>,
 
     /// With --load merge: delete the users (and their child rows) this export does
     /// not have (the export is a full snapshot).
@@ -202,10 +214,15 @@ impl Default for OutputArgs {
             table: None,
             load: None,
             key: None,
+            state: None,
+            changes_since: None,
             delete_missing: false,
         }
     }
 }
+
+/// The `--select` item that puts `_op` first in NDJSON changes.
+pub const OP_ITEM: &str = brazex_core::table::OP_COLUMN;
 
 /// The manifest's `source` for rows that come from a Braze export (`run`).
 pub fn braze_source(object_prefix: &str, segment_id: Option<&str>) -> serde_json::Value {
@@ -425,12 +442,13 @@ pub fn write(
     source: Option<&serde_json::Value>,
     staging: &Run,
     bad_lines: BadLineSink<'_>,
+    extra: &mut Extra,
 ) -> anyhow::Result<Summary> {
     let out = &args.out;
     let started = SystemTime::now();
     let target = target(args.output.as_deref())?;
     if let Target::Postgres(url) = &target {
-        return crate::postgres::load(url, inputs, options, args, source, bad_lines);
+        return crate::postgres::load(url, inputs, options, args, source, bad_lines, extra);
     }
     if out.schema_evolution.is_some() && out.schema.is_none() {
         return Err(usage(
@@ -466,7 +484,8 @@ pub fn write(
     if out.tables && out.format == FormatArg::Ndjson {
         return Err(usage("--tables needs --format csv or parquet"));
     }
-    let schema = read_schema(args)?;
+    // An explicit --schema, else the state's (--changes-since) pins the columns.
+    let schema = read_schema(args)?.or_else(|| extra.pins.clone());
     let contract = contract(args, schema.as_ref())?;
     if let Some(dir) = &dir {
         // Claimed first: locked against another run, and cleared of the temporaries
@@ -507,6 +526,10 @@ pub fn write(
             if let Some(replayed) = infer(&mut plan, inputs, options, args)? {
                 replay = replayed;
                 inputs = &replay;
+            }
+            extra.schema = Some(PinnedSchema::of(&plan, plan.custom_attributes()));
+            if extra.op_column {
+                plan.with_op_column();
             }
             Some(Arc::new(plan))
         }
@@ -605,8 +628,9 @@ pub fn write(
             names: &table_names,
             normalized,
             files: &files,
-            summary: &summary,
+            summary: &extra.summary(&summary),
             started,
+            changes: extra.changes.clone(),
         };
         // Redshift's lists, then ours: created last, committed last, so once the
         // manifest is there, every part is.

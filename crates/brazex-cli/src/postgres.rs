@@ -17,10 +17,12 @@ use brazex_dest::postgres::{Load, LoadMode, LoadOptions, PgUrl, TableName};
 use brazex_dest::Target;
 
 use crate::args::PipelineArgs;
+use crate::incremental::Extra;
 use crate::output::{
     contract, infer, read_schema, report_changes, run_typed, shape, source_of, usage, FormatArg,
     KeyArg, LoadArg,
 };
+use brazex_core::table::OP_COLUMN;
 
 /// The flags that only a database target takes are refused elsewhere.
 pub fn refuse_flags(args: &PipelineArgs) -> anyhow::Result<()> {
@@ -28,7 +30,10 @@ pub fn refuse_flags(args: &PipelineArgs) -> anyhow::Result<()> {
     let given = [
         (out.table.is_some(), "--table"),
         (out.load.is_some(), "--load"),
-        (out.key.is_some(), "--key"),
+        (
+            out.key.is_some() && !crate::incremental::wanted(args),
+            "--key",
+        ),
         (out.delete_missing, "--delete-missing"),
     ];
     if let Some((_, flag)) = given.iter().find(|(on, _)| *on) {
@@ -47,8 +52,13 @@ fn load_options(args: &PipelineArgs) -> anyhow::Result<LoadOptions> {
         LoadArg::Append => LoadMode::Append,
         LoadArg::Merge => LoadMode::Merge,
     };
-    if mode != LoadMode::Merge && (out.key.is_some() || out.delete_missing) {
-        return Err(usage("--key and --delete-missing are for --load merge"));
+    if mode != LoadMode::Merge && out.delete_missing {
+        return Err(usage("--delete-missing is for --load merge"));
+    }
+    if mode != LoadMode::Merge && out.key.is_some() && !crate::incremental::wanted(args) {
+        return Err(usage(
+            "--key is for --load merge (and the users of --state and --changes-since)",
+        ));
     }
     let key = match out.key.unwrap_or(KeyArg::BrazeId) {
         KeyArg::BrazeId => "braze_id",
@@ -80,6 +90,7 @@ pub fn load(
     args: &PipelineArgs,
     source: Option<&serde_json::Value>,
     bad_lines: BadLineSink<'_>,
+    extra: &mut Extra,
 ) -> anyhow::Result<Summary> {
     let out = &args.out;
     let started_ms = SystemTime::now()
@@ -106,9 +117,15 @@ pub fn load(
     // The plan: an explicit --schema, else the existing tables pin the columns.
     let explicit = read_schema(args)?;
     let mut plan = shape(args)?;
+    // A changes table (`--load append` of changes) has `_op` first: not a pin.
     let pins = match explicit {
         Some(_) => None,
-        None => load.pins(&plan)?,
+        None => load.pins(&plan)?.map(|mut pins| {
+            if let Some(users) = pins.tables.first_mut() {
+                users.columns.retain(|c| c.name != OP_COLUMN);
+            }
+            pins
+        }),
     };
     let schema: Option<PinnedSchema> = explicit.or(pins);
     let contract = contract(args, schema.as_ref())?;
@@ -118,6 +135,10 @@ pub fn load(
     if let Some(replayed) = infer(&mut plan, inputs, options, args)? {
         replay = replayed;
         inputs = &replay;
+    }
+    extra.schema = Some(PinnedSchema::of(&plan, plan.custom_attributes()));
+    if extra.op_column {
+        plan.with_op_column();
     }
     let plan = Arc::new(plan);
     let key = load.key_column(&plan)?;
@@ -135,7 +156,7 @@ pub fn load(
     report_changes(&plan, &rest, args.quiet);
     let record = LoadRecord {
         started_ms,
-        skipped: summary.rows_skipped,
+        skipped: extra.summary(&summary).rows_skipped,
         source: source_of(source, inputs),
         schema: PinnedSchema::of(&plan, plan.custom_attributes()),
     };

@@ -109,13 +109,49 @@ pub fn run_to_output(
         }
         Ok(())
     };
+    // --state / --changes-since: pass 1 and the comparison first; the output then
+    // reads the spool's replay (brazex_dest::state).
+    let run_source = crate::output::source_of(source, inputs);
+    let mut incremental = crate::incremental::wanted(args)
+        .then(|| crate::incremental::Incremental::start(args))
+        .transpose()?;
+    let replayed;
+    let (inputs, options) = match incremental.as_mut() {
+        Some(inc) => {
+            replayed = inc.prepare(inputs, options, args, &mut record_bad)?;
+            (replayed.0.as_slice(), &replayed.1)
+        }
+        None => (inputs, options),
+    };
+    // The manifest and the load log name the export, not the replay's streams.
+    let source = match incremental {
+        Some(_) => Some(&run_source),
+        None => source,
+    };
+    let mut no_extra = crate::incremental::Extra::default();
+    let extra = match incremental.as_mut() {
+        Some(inc) => &mut inc.extra,
+        None => &mut no_extra,
+    };
     let summary = match &target {
-        Target::Postgres(_) => {
-            crate::output::write(inputs, options, args, source, &staging, &mut record_bad)?
-        }
-        _ if !crate::output::is_plain(args) => {
-            crate::output::write(inputs, options, args, source, &staging, &mut record_bad)?
-        }
+        Target::Postgres(_) => crate::output::write(
+            inputs,
+            options,
+            args,
+            source,
+            &staging,
+            &mut record_bad,
+            extra,
+        )?,
+        _ if !crate::output::is_plain(args) => crate::output::write(
+            inputs,
+            options,
+            args,
+            source,
+            &staging,
+            &mut record_bad,
+            extra,
+        )?,
         Target::File(at) | Target::Dir(at) => {
             let mut file = staging.create(at)?;
             crate::output::report_cleaned(staging.take_cleaned(), args.quiet);
@@ -131,10 +167,18 @@ pub fn run_to_output(
             run(inputs, options, &mut lock, Some(&mut record_bad))?
         }
     };
+    let summary = extra.summary(&summary);
     if let Some(file) = errors_file {
         file.finish()?;
     }
     staging.commit()?;
+    // The output is committed: only now does the new state become current.
+    if let Some(inc) = incremental {
+        if let Some(line) = inc.describe().filter(|_| !args.quiet) {
+            eprintln!("{line}");
+        }
+        inc.commit(args, &run_source)?;
+    }
     Ok(summary)
 }
 

@@ -96,6 +96,11 @@ pub enum Error {
     #[error("{place}: {message}")]
     Contract { place: LinePlace, message: String },
 
+    /// A row without the key of `--state` / `--changes-since` (`--key`), or whose key
+    /// an earlier row of the same export had.
+    #[error("{place}: {message}")]
+    Key { place: LinePlace, message: String },
+
     /// A line longer than the configured limit.
     #[error("{place}: line is longer than {limit} bytes (raise the limit with --max-line-bytes)")]
     LineTooLong { place: LinePlace, limit: usize },
@@ -155,7 +160,10 @@ impl Error {
     pub fn is_skippable(&self) -> bool {
         matches!(
             self,
-            Error::InvalidJson { .. } | Error::LineTooLong { .. } | Error::Column { .. }
+            Error::InvalidJson { .. }
+                | Error::LineTooLong { .. }
+                | Error::Column { .. }
+                | Error::Key { .. }
         )
     }
 
@@ -165,6 +173,7 @@ impl Error {
             Error::InvalidJson { place, .. }
             | Error::LineTooLong { place, .. }
             | Error::Column { place, .. }
+            | Error::Key { place, .. }
             | Error::Contract { place, .. } => Some(place),
             _ => None,
         }

@@ -17,6 +17,7 @@ pub mod encode;
 pub mod error;
 pub mod fields;
 pub mod filter;
+pub mod fingerprint;
 pub mod frame;
 mod grammar;
 pub mod input;

@@ -95,7 +95,13 @@ pub struct Plan {
     checked: Vec<usize>,
     custom: Option<CustomColumns>,
     changes: Changes,
+    /// The root slot of `_op`, when the first table begins with it (a selection's
+    /// `_op` is read from this slot too).
+    op: Option<usize>,
 }
+
+/// The column of change records (`--changes-since`): `insert`, `update`, `delete`.
+pub const OP_COLUMN: &str = "_op";
 
 impl Plan {
     /// The whole documented user object (no `--select`): one table.
@@ -214,7 +220,30 @@ impl Plan {
             checked: Vec::new(),
             custom: None,
             changes: Changes::default(),
+            op: None,
         }
+    }
+
+    /// Puts the change column `_op` (a string) first in the first table: call once the
+    /// plan is bound and inferred (the columns' positions are final).
+    pub fn with_op_column(&mut self) {
+        if self.op.is_some() {
+            return;
+        }
+        let slot = self.root_slot(OP_COLUMN);
+        self.op = Some(slot);
+        let table = &mut self.tables[0];
+        table
+            .columns
+            .insert(0, Column::new(OP_COLUMN, ColumnType::String));
+        if let TableKind::Root { sources } = &mut table.kind {
+            sources.insert(0, Source::Root(slot));
+        }
+    }
+
+    /// True when the first table begins with `_op` ([`Plan::with_op_column`]).
+    pub fn has_op_column(&self) -> bool {
+        self.op.is_some()
     }
 
     fn root_slot(&mut self, key: &str) -> usize {
@@ -497,6 +526,14 @@ impl Plan {
     ) -> Result<()> {
         if let Some(selection) = &self.selection {
             let mut cells = Vec::with_capacity(self.tables[0].columns.len());
+            if self.op.is_some() {
+                cells.push(
+                    record
+                        .root()
+                        .get(OP_COLUMN)
+                        .map_or(Resolved::Missing, Resolved::Value),
+                );
+            }
             selection.resolve(record, &mut scratch.slots, |_, r| cells.push(r));
             return emit(0, &cells);
         }

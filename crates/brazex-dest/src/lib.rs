@@ -17,11 +17,14 @@
 //! - [`manifest`]: `_manifest.json`, and `_manifest.redshift.json` for S3 folders.
 //! - [`postgres`]: tables in PostgreSQL, loaded by binary COPY in one transaction
 //!   (replace, append or merge), committed or rolled back as a whole.
+//! - [`state`]: the state of incremental loads (`--state`, `--changes-since`): keys
+//!   and fingerprints by partition, compared without holding all users in memory.
 
 pub mod local;
 pub mod manifest;
 pub mod parts;
 pub mod postgres;
+pub mod state;
 pub mod store;
 
 use std::fmt;

@@ -44,6 +44,8 @@ pub struct Manifest<'a> {
     pub files: &'a [Vec<FileEntry>],
     pub summary: &'a Summary,
     pub started: SystemTime,
+    /// With `--changes-since`: the change counts and the state they are since.
+    pub changes: Option<Value>,
 }
 
 fn timestamp(time: SystemTime) -> String {
@@ -94,6 +96,9 @@ impl Manifest<'_> {
             },
             "tables": tables,
         });
+        if let (Some(changes), Some(map)) = (&self.changes, doc.as_object_mut()) {
+            map.insert("changes".into(), changes.clone());
+        }
         if let (Some(plan), Some(map)) = (self.plan, doc.as_object_mut()) {
             map.insert(
                 "custom_attributes".into(),

@@ -31,7 +31,7 @@ use brazex_core::cancel::{self, Registration, Undo, Undone};
 use brazex_core::contract::{CustomAttributes, PinnedSchema, PinnedTable, CUSTOM_PREFIX};
 use brazex_core::encode::{Rows, Sink};
 use brazex_core::schema::Column;
-use brazex_core::table::Plan;
+use brazex_core::table::{Plan, OP_COLUMN};
 use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio_postgres::{CancelToken, Client, CopyInSink};
@@ -485,9 +485,18 @@ impl Load {
                     self.options.table
                 )));
             }
+            // Changes merged (`_op` first): `_op` says what to do with the row, and
+            // is not a column of the table.
+            let changes = mode == LoadMode::Merge && index == 0 && plan.has_op_column();
+            let stored: Vec<Column> = table
+                .columns
+                .iter()
+                .filter(|c| !(changes && c.name == OP_COLUMN))
+                .cloned()
+                .collect();
             let existing = self.columns_of(&name)?;
             if let Some(existing) = &existing {
-                for column in &table.columns {
+                for column in &stored {
                     let ours = pg_type(&column.ty).sql();
                     if let Some((_, theirs)) = existing.iter().find(|(n, _)| *n == column.name) {
                         if *theirs != ours {
@@ -504,7 +513,7 @@ impl Load {
                 if mode == LoadMode::Replace {
                     if let Some((extra, _)) = existing
                         .iter()
-                        .find(|(n, _)| !table.columns.iter().any(|c| c.name == *n))
+                        .find(|(n, _)| !stored.iter().any(|c| c.name == *n))
                     {
                         return Err(PgError::Table {
                             table: name.to_string(),
@@ -521,27 +530,19 @@ impl Load {
                 (Some(staging), _) => {
                     self.batch(
                         "create the staging table",
-                        &format!(
-                            "CREATE TABLE {} ({})",
-                            staging.sql(),
-                            column_defs(&table.columns)
-                        ),
+                        &format!("CREATE TABLE {} ({})", staging.sql(), column_defs(&stored)),
                     )?;
                     staging.sql()
                 }
                 (_, None) => {
                     self.batch(
                         "create the table",
-                        &format!(
-                            "CREATE TABLE {} ({})",
-                            name.sql(),
-                            column_defs(&table.columns)
-                        ),
+                        &format!("CREATE TABLE {} ({})", name.sql(), column_defs(&stored)),
                     )?;
                     name.sql()
                 }
                 (_, Some(existing)) => {
-                    for column in &table.columns {
+                    for column in &stored {
                         if existing.iter().any(|(n, _)| *n == column.name) {
                             continue;
                         }
@@ -922,8 +923,20 @@ impl Load {
                 ),
             });
         }
-        let columns: Vec<String> = users.columns.iter().map(|c| ident(&c.name)).collect();
+        // Changes (`_op` first): the deletes are applied, the rest upserted.
+        let changes = users.columns.first().is_some_and(|c| c.name == OP_COLUMN);
+        let columns: Vec<String> = users
+            .columns
+            .iter()
+            .filter(|c| !(changes && c.name == OP_COLUMN))
+            .map(|c| ident(&c.name))
+            .collect();
         let list = columns.join(", ");
+        let op = ident(OP_COLUMN);
+        let upserted = match changes {
+            true => format!("{staging} WHERE {op} IS DISTINCT FROM 'delete'"),
+            false => staging.to_string(),
+        };
         let others: Vec<&String> = columns.iter().filter(|c| **c != key).collect();
         let table = users.name.sql();
         let update = match others.is_empty() {
@@ -951,7 +964,7 @@ impl Load {
         let counts = self.texts(
             "merge the users",
             &format!(
-                "WITH m AS (INSERT INTO {table} AS t ({list}) SELECT {list} FROM {staging} \
+                "WITH m AS (INSERT INTO {table} AS t ({list}) SELECT {list} FROM {upserted} \
                  ON CONFLICT ({key}) {update} RETURNING (t.xmax = 0) AS inserted) \
                  SELECT count(*) FILTER (WHERE inserted)::text, count(*) FILTER (WHERE NOT inserted)::text FROM m"
             ),
@@ -966,11 +979,21 @@ impl Load {
         let (inserted, updated) = (get(0), get(1));
         let total = self.count(
             "count the staged users",
-            &format!("SELECT count(*) FROM {staging}"),
+            &format!("SELECT count(*) FROM {upserted}"),
         )?;
         outcome.inserted = Some(inserted);
         outcome.updated = Some(updated);
         outcome.unchanged = Some(total.saturating_sub(inserted + updated));
+        if changes {
+            let deleted = self.count(
+                "delete the users the changes delete",
+                &format!(
+                    "WITH d AS (DELETE FROM {table} t USING {staging} s WHERE s.{op} = 'delete' AND s.{key} = t.{key} RETURNING 1) \
+                     SELECT count(*) FROM d"
+                ),
+            )?;
+            outcome.deleted = Some(deleted);
+        }
         if self.options.delete_missing {
             let deleted = self.count(
                 "delete the users missing from this export",
@@ -999,6 +1022,7 @@ impl Load {
                 &format!("replace the rows of {} per user", child.name),
                 &scope,
             )?;
+            // (A deleted user's children go with the rows of every user staged.)
             let list: Vec<String> = child.columns.iter().map(|c| ident(&c.name)).collect();
             let list = list.join(", ");
             self.batch(

@@ -1,0 +1,189 @@
+//! Compares tonight's keys with the state's, one partition at a time.
+//!
+//! Partition `p` of the old state (keys and fingerprints) and partition `p` of
+//! tonight's run (keys, fingerprints, seqs, in input order) hold the same keys' users,
+//! since both are cut by the same hash: only one partition's users are in memory at
+//! once. For each partition the comparison writes the rows to replay (`seq`, op, in
+//! seq order: the replay merges the partitions back into input order), the keys that
+//! are gone (deletes), and the new state's partition.
+
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use brazex_core::cancel;
+use brazex_core::error::Result;
+
+use super::{
+    io_error, open_reader, read_key, read_u128, read_u64, write_key, Generation, NewGeneration,
+    Scratch, Spooled, PARTITIONS,
+};
+
+/// What the replay does with a row (the rows without an op are unchanged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(super) enum Op {
+    Insert = 1,
+    Update = 2,
+    /// A key that an earlier row of the export had: skipped (`--on-error skip`).
+    Skip = 3,
+}
+
+impl Op {
+    pub(super) fn from_byte(b: u8) -> Option<Op> {
+        match b {
+            1 => Some(Op::Insert),
+            2 => Some(Op::Update),
+            3 => Some(Op::Skip),
+            _ => None,
+        }
+    }
+}
+
+/// The change counts of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub inserts: u64,
+    pub updates: u64,
+    pub deletes: u64,
+    pub unchanged: u64,
+    /// Rows whose key an earlier row of the export had.
+    pub duplicates: u64,
+}
+
+/// A key that repeats: the first repetition in input order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub key: String,
+    /// The row that repeats the key.
+    pub seq: u64,
+    /// The row that had it first.
+    pub first: u64,
+}
+
+/// What the comparison found.
+#[derive(Debug)]
+pub struct Compared {
+    pub counts: Counts,
+    /// The first repeated key (in input order), if any.
+    pub duplicate: Option<Duplicate>,
+    /// The seqs of the repeated rows, when skipped (few: read into memory).
+    pub skipped: Vec<u64>,
+    pub(super) ops: Vec<PathBuf>,
+    pub(super) deletes: PathBuf,
+}
+
+/// Compares `spooled` with `old` (none: every row is new), writing `new`'s partitions
+/// when given. With `changes`, the inserts and updates are written for the replay;
+/// without, only the repeated keys (the replay writes every other row). Repeated
+/// keys are skipped when `skip_duplicates`, else only the first is reported.
+pub fn compare(
+    spooled: &Spooled,
+    old: Option<&Generation>,
+    mut new: Option<&mut NewGeneration>,
+    scratch: &Scratch,
+    changes: bool,
+    skip_duplicates: bool,
+) -> Result<Compared> {
+    let mut counts = Counts::default();
+    let mut duplicate: Option<Duplicate> = None;
+    let mut skipped = Vec::new();
+    let mut ops = Vec::with_capacity(PARTITIONS);
+    let (deletes_path, mut deletes) = scratch.create("deletes.keys")?;
+    let mut key = Vec::new();
+    for p in 0..PARTITIONS {
+        cancel::check()?;
+        // The old partition: key → (fingerprint, position); which were seen tonight.
+        let mut before: HashMap<Vec<u8>, (u128, usize)> = HashMap::new();
+        let mut seen = Vec::new();
+        if let Some(old) = old {
+            let path = old.part(p);
+            let mut input = open_reader(&path)?;
+            while read_key(&mut input, &mut key).map_err(|e| io_error("read", &path, e))? {
+                let fp = read_u128(&mut input).map_err(|e| io_error("read", &path, e))?;
+                before.insert(key.clone(), (fp, seen.len()));
+                seen.push(false);
+            }
+        }
+        let (ops_path, mut ops_out) = scratch.create(&format!("ops-{p:03}"))?;
+        let mut first_seq: HashMap<Vec<u8>, u64> = HashMap::new();
+        let run_path = &spooled.parts[p];
+        let mut input = open_reader(run_path)?;
+        let read_error = |e| io_error("read", run_path, e);
+        while read_key(&mut input, &mut key).map_err(read_error)? {
+            let fp = read_u128(&mut input).map_err(read_error)?;
+            let seq = read_u64(&mut input).map_err(read_error)?;
+            if let Some(&first) = first_seq.get(&key) {
+                counts.duplicates += 1;
+                if duplicate.as_ref().is_none_or(|d| seq < d.seq) {
+                    duplicate = Some(Duplicate {
+                        key: String::from_utf8_lossy(&key).into_owned(),
+                        seq,
+                        first,
+                    });
+                }
+                if skip_duplicates {
+                    skipped.push(seq);
+                    write_op(&mut ops_out, seq, Op::Skip)
+                        .map_err(|e| io_error("write", &ops_path, e))?;
+                }
+                continue;
+            }
+            first_seq.insert(key.clone(), seq);
+            let op = match before.get(&key) {
+                None => Some(Op::Insert),
+                Some(&(old_fp, at)) => {
+                    seen[at] = true;
+                    (old_fp != fp).then_some(Op::Update)
+                }
+            };
+            match op {
+                Some(Op::Insert) => counts.inserts += 1,
+                Some(_) => counts.updates += 1,
+                None => counts.unchanged += 1,
+            }
+            if let (Some(op), true) = (op, changes) {
+                write_op(&mut ops_out, seq, op).map_err(|e| io_error("write", &ops_path, e))?;
+            }
+            if let Some(new) = new.as_deref_mut() {
+                new.write(p, &key, fp)?;
+            }
+        }
+        ops_out
+            .into_inner()
+            .map_err(|e| io_error("write", &ops_path, e.into_error()))?;
+        ops.push(ops_path);
+        // The users of the old partition that tonight's export does not have, in the
+        // old state's order.
+        if let Some(old) = old.filter(|_| seen.iter().any(|s| !s)) {
+            let path = old.part(p);
+            let mut input = open_reader(&path)?;
+            let mut at = 0;
+            while read_key(&mut input, &mut key).map_err(|e| io_error("read", &path, e))? {
+                read_u128(&mut input).map_err(|e| io_error("read", &path, e))?;
+                if !seen[at] {
+                    counts.deletes += 1;
+                    write_key(&mut deletes, &key)
+                        .map_err(|e| io_error("write", &deletes_path, e))?;
+                }
+                at += 1;
+            }
+        }
+    }
+    deletes
+        .into_inner()
+        .map_err(|e| io_error("write", &deletes_path, e.into_error()))?;
+    skipped.sort_unstable();
+    Ok(Compared {
+        counts,
+        duplicate,
+        skipped,
+        ops,
+        deletes: deletes_path,
+    })
+}
+
+fn write_op(out: &mut BufWriter<std::fs::File>, seq: u64, op: Op) -> std::io::Result<()> {
+    out.write_all(&seq.to_le_bytes())?;
+    out.write_all(&[op as u8])
+}

@@ -1,0 +1,246 @@
+//! Pass 1: every row's key and fingerprint into partitions, every row into the spool.
+//!
+//! The [`SpoolEncoder`] runs on the pipeline's workers: it reads each row's key,
+//! fingerprints it, and compresses the block's rows (zstd, level 1: a few hundred MB/s
+//! per core, and about as small as the export's own deflate). The [`SpoolSink`] runs on
+//! the writer thread and gets the blocks in input order: it numbers the rows (`seq`),
+//! appends the block to the spool file, and each key to its partition's file.
+//!
+//! Spool frame: entry (u32), first seq (u64), rows (u32), compressed length (u32),
+//! then the compressed rows, each `varint line, varint length, bytes`.
+//! Partition record: key (u16 length, bytes), fingerprint (16 bytes), seq (u64).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use brazex_core::encode::{Encoder, Sink};
+use brazex_core::error::{Error, LinePlace, Result};
+use brazex_core::fingerprint::{partition_of, Fingerprinter};
+use brazex_core::record::Record;
+
+use super::{io_error, write_key, Scratch, PARTITIONS};
+
+/// One block of rows, encoded on a worker.
+#[derive(Debug)]
+pub struct SpoolBlock {
+    entry: Option<Arc<str>>,
+    rows: u32,
+    /// The rows, compressed (an error only if zstd could not allocate).
+    payload: std::io::Result<Vec<u8>>,
+    /// For each row in order: partition (u16), key (u16 length, bytes), fingerprint.
+    keys: Vec<u8>,
+}
+
+/// Pass 1's encoder (one per worker).
+#[derive(Debug)]
+pub struct SpoolEncoder {
+    fingerprinter: Fingerprinter,
+    entry: Option<Arc<str>>,
+    rows: u32,
+    raw: Vec<u8>,
+    keys: Vec<u8>,
+}
+
+impl SpoolEncoder {
+    pub fn new(fingerprinter: Fingerprinter) -> SpoolEncoder {
+        SpoolEncoder {
+            fingerprinter,
+            entry: None,
+            rows: 0,
+            raw: Vec::new(),
+            keys: Vec::new(),
+        }
+    }
+}
+
+pub(super) fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Reads a varint at `*pos`, moving past it.
+pub(super) fn get_varint(data: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut n = 0u64;
+    let mut shift = 0;
+    loop {
+        let byte = *data.get(*pos)?;
+        *pos += 1;
+        n |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return Some(n);
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+}
+
+impl Encoder for SpoolEncoder {
+    type Block = SpoolBlock;
+
+    fn row(&mut self, record: &Record<'_>, place: &dyn Fn() -> LinePlace) -> Result<()> {
+        let field = self.fingerprinter.key_field().name();
+        let key = self.fingerprinter.key(record).map_err(|why| Error::Key {
+            place: place(),
+            message: format!(
+                "{field} {why}: --key {field} names the users of --state and --changes-since"
+            ),
+        })?;
+        let Ok(len) = u16::try_from(key.len()) else {
+            return Err(Error::Key {
+                place: place(),
+                message: format!("{field} is longer than 65535 bytes"),
+            });
+        };
+        let fp = self.fingerprinter.fingerprint(record);
+        let place = place();
+        if self.entry.is_none() {
+            self.entry = Some(place.entry.clone());
+        }
+        let line = record.line();
+        put_varint(&mut self.raw, place.line);
+        put_varint(&mut self.raw, line.len() as u64);
+        self.raw.extend_from_slice(line);
+        let part = partition_of(key.as_bytes(), PARTITIONS) as u16;
+        self.keys.extend_from_slice(&part.to_le_bytes());
+        self.keys.extend_from_slice(&len.to_le_bytes());
+        self.keys.extend_from_slice(key.as_bytes());
+        self.keys.extend_from_slice(&fp.to_le_bytes());
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn finish_block(&mut self) -> SpoolBlock {
+        // Level 1: the spool is read once, soon; speed matters more than size.
+        let payload = match self.rows {
+            0 => Ok(Vec::new()),
+            _ => zstd::bulk::compress(&self.raw, 1),
+        };
+        self.raw.clear();
+        SpoolBlock {
+            entry: self.entry.take(),
+            rows: std::mem::take(&mut self.rows),
+            payload,
+            keys: std::mem::take(&mut self.keys),
+        }
+    }
+}
+
+/// Pass 1's sink: the spool file and the partition files, in the scratch folder.
+#[derive(Debug)]
+pub struct SpoolSink {
+    spool_path: PathBuf,
+    spool: BufWriter<File>,
+    part_paths: Vec<PathBuf>,
+    parts: Vec<BufWriter<File>>,
+    entries: Vec<Arc<str>>,
+    rows: u64,
+    spool_bytes: u64,
+}
+
+/// What pass 1 left: the spool, the partitions, and the entries' names in order.
+#[derive(Debug)]
+pub struct Spooled {
+    pub(super) spool: PathBuf,
+    pub(super) parts: Vec<PathBuf>,
+    pub(super) entries: Vec<Arc<str>>,
+    /// Rows spooled.
+    pub rows: u64,
+    /// Bytes of the spool file (the scratch disk pass 1 took, with the partitions).
+    pub spool_bytes: u64,
+}
+
+impl SpoolSink {
+    pub fn new(scratch: &Scratch) -> Result<SpoolSink> {
+        let (spool_path, spool) = scratch.create("rows.spool")?;
+        let mut part_paths = Vec::with_capacity(PARTITIONS);
+        let mut parts = Vec::with_capacity(PARTITIONS);
+        for p in 0..PARTITIONS {
+            let (path, file) = scratch.create(&format!("run-{p:03}.keys"))?;
+            part_paths.push(path);
+            parts.push(file);
+        }
+        Ok(SpoolSink {
+            spool_path,
+            spool,
+            part_paths,
+            parts,
+            entries: Vec::new(),
+            rows: 0,
+            spool_bytes: 0,
+        })
+    }
+
+    /// Flushes the files; what the comparison reads.
+    pub fn finish(self) -> Result<Spooled> {
+        let flush = |out: BufWriter<File>, path: &PathBuf| {
+            out.into_inner()
+                .map(drop)
+                .map_err(|e| io_error("write", path, e.into_error()))
+        };
+        flush(self.spool, &self.spool_path)?;
+        for (out, path) in self.parts.into_iter().zip(&self.part_paths) {
+            flush(out, path)?;
+        }
+        Ok(Spooled {
+            spool: self.spool_path,
+            parts: self.part_paths,
+            entries: self.entries,
+            rows: self.rows,
+            spool_bytes: self.spool_bytes,
+        })
+    }
+}
+
+impl Sink<SpoolBlock> for SpoolSink {
+    fn write_block(&mut self, block: SpoolBlock, _rows: u64) -> Result<()> {
+        let Some(entry) = block.entry.filter(|_| block.rows > 0) else {
+            return Ok(());
+        };
+        if self.entries.last().is_none_or(|last| **last != *entry) {
+            self.entries.push(entry);
+        }
+        let entry_index = (self.entries.len() - 1) as u32;
+        let payload = block
+            .payload
+            .map_err(|e| io_error("compress rows into", &self.spool_path, e))?;
+        let first = self.rows;
+        let spool_error = |e| io_error("write", &self.spool_path, e);
+        let len = u32::try_from(payload.len())
+            .map_err(|_| Error::Internal("a spool block over 4 GiB"))?;
+        let mut header = [0u8; 20];
+        header[..4].copy_from_slice(&entry_index.to_le_bytes());
+        header[4..12].copy_from_slice(&first.to_le_bytes());
+        header[12..16].copy_from_slice(&block.rows.to_le_bytes());
+        header[16..].copy_from_slice(&len.to_le_bytes());
+        self.spool.write_all(&header).map_err(spool_error)?;
+        self.spool.write_all(&payload).map_err(spool_error)?;
+        self.spool_bytes += (header.len() + payload.len()) as u64;
+
+        let keys = &block.keys;
+        let mut pos = 0;
+        for i in 0..u64::from(block.rows) {
+            let bad = || Error::Internal("a spool block's keys are cut short");
+            let part = keys.get(pos..pos + 2).ok_or_else(bad)?;
+            let part = usize::from(u16::from_le_bytes([part[0], part[1]]));
+            let len = keys.get(pos + 2..pos + 4).ok_or_else(bad)?;
+            let len = usize::from(u16::from_le_bytes([len[0], len[1]]));
+            let key = keys.get(pos + 4..pos + 4 + len).ok_or_else(bad)?;
+            let fp = keys.get(pos + 4 + len..pos + 20 + len).ok_or_else(bad)?;
+            pos += 20 + len;
+            let out = self.parts.get_mut(part).ok_or_else(bad)?;
+            write_key(out, key)
+                .and_then(|()| out.write_all(fp))
+                .and_then(|()| out.write_all(&(first + i).to_le_bytes()))
+                .map_err(|e| io_error("write", &self.part_paths[part], e))?;
+        }
+        self.rows += u64::from(block.rows);
+        Ok(())
+    }
+}
