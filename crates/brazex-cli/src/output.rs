@@ -190,7 +190,11 @@ pub enum LoadArg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[allow(clippy::enum_variant_names)]
 pub enum KeyArg {
+    /// Spelled as the column is (the README's `--key external_id`; clap would
+    /// otherwise want `external-id`).
+    #[value(name = "braze_id")]
     BrazeId,
+    #[value(name = "external_id")]
     ExternalId,
 }
 

@@ -2,6 +2,7 @@
 //! writers (`fixtures/`, see its README) and on generated exports.
 
 mod bucket;
+mod incremental;
 mod output;
 mod postgres;
 mod reliability;

@@ -384,6 +384,102 @@ fn merge_upserts_changed_users_deletes_missing_ones_and_replaces_their_children(
 }
 
 #[test]
+fn merge_applies_the_changes_since_a_state_and_append_keeps_them_with_op() {
+    let s = schema("t_changes");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, ndjson) = generate_pair(dir.path(), 2000, 500, 8);
+    let night1 = users(&ndjson);
+    let night2 = second_night(&night1);
+    let second = dir.path().join("night2.ndjson");
+    write_users(&second, &night2);
+    let state = dir.path().join("state");
+    let state = state.to_str().expect("utf-8");
+    let table = format!("{s}.users");
+    let merge = ["--tables", "--load", "merge"];
+    let with_state = |extra: &[&'static str], more: &[&str]| {
+        let mut args: Vec<String> = merge.iter().map(|a| a.to_string()).collect();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args.extend(more.iter().map(|a| a.to_string()));
+        args
+    };
+    let args = with_state(&["--state"], &[state]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    load(&ndjson, &table, &args).assert_success();
+
+    // Night 2's changes only, merged: 100 emails and 100 purchases changed, 100
+    // users gone (with their children), 25 new.
+    let args = with_state(&["--changes-since"], &[state, "--state", state]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = load(&second, &table, &args);
+    run.assert_success();
+    let changed = night1.len() / 20;
+    let gone = night1.len() / 20;
+    run.assert_stderr_contains(&format!(
+        "changes since {state}: 25 inserts, {} updates, {gone} deletes",
+        2 * changed
+    ));
+    run.assert_stderr_contains(&format!(
+        "25 inserted, {changed} updated, {changed} unchanged, {gone} deleted"
+    ));
+    let want: BTreeSet<String> = night2
+        .iter()
+        .map(|u| {
+            format!(
+                "{}|{}",
+                u["braze_id"].as_str().expect("id"),
+                u["email"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let got: BTreeSet<String> = psql(&format!(
+        "SELECT braze_id || '|' || coalesce(email, '') FROM {table}"
+    ))
+    .lines()
+    .map(str::to_string)
+    .collect();
+    assert_eq!(got, want, "the table is night 2");
+    let purchases: usize = night2
+        .iter()
+        .map(|u| u["purchases"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(
+        psql(&format!("SELECT count(*) FROM {table}_purchases")),
+        purchases.to_string(),
+        "the children of changed and deleted users follow them"
+    );
+    assert_eq!(
+        psql(&format!(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = '{s}' AND column_name = '_op'"
+        )),
+        "0",
+        "_op says what to do; it is no column of a merged table"
+    );
+
+    // The same changes appended: a change log with _op first.
+    let fresh = dir.path().join("fresh");
+    let fresh = fresh.to_str().expect("utf-8");
+    load(&ndjson, &format!("{s}.scratch"), &["--state", fresh]).assert_success();
+    let run = load(
+        &second,
+        &format!("{s}.changes"),
+        &["--load", "append", "--changes-since", fresh],
+    );
+    run.assert_success();
+    assert_eq!(
+        psql(&format!(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = '{s}' AND table_name = 'changes' AND ordinal_position = 1"
+        )),
+        "_op"
+    );
+    assert_eq!(
+        psql(&format!(
+            "SELECT _op || ' ' || count(*) FROM {s}.changes GROUP BY _op ORDER BY _op"
+        )),
+        format!("delete {gone}\ninsert 25\nupdate {}", 2 * changed)
+    );
+}
+
+#[test]
 fn a_bad_last_line_rolls_everything_back() {
     let s = schema("t_rollback");
     let dir = tempfile::tempdir().expect("tempdir");
