@@ -34,6 +34,7 @@ pub const ENDPOINT_ENV: &str = "BRAZE_REST_ENDPOINT";
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let options = options(&args.pipeline)?;
     crate::postgres::check_target(&args.pipeline)?;
+    crate::incremental::check(&args.pipeline)?;
     let request = export_request(&args.export, Some(&args.pipeline), &options)?;
     let client = client(&args.braze)?;
     let runtime = runtime()?;

@@ -20,16 +20,16 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 use brazex_core::contract::PinnedSchema;
-use brazex_core::error::LinePlace;
 use brazex_core::fingerprint::{Fingerprinter, KeyField};
 use brazex_core::input::Input;
 use brazex_core::path::{parse_select, parse_select_pinned};
 use brazex_core::pipeline::{run_with, BadLine, BadLineSink, OnError, Options, Summary};
 use brazex_core::select::Selection;
 use brazex_dest::state::{
-    compare, replay, Compared, Counts, Generation, Meta, NewGeneration, ReplayMode, Scratch,
-    SpoolEncoder, SpoolSink, Spooled, StateDir, StateError, PARTITIONS,
+    compare, replay, Compared, Counts, Digests, Generation, Meta, NewGeneration, ReplayMode,
+    Scratch, SpoolEncoder, SpoolSink, Spooled, StateDir, StateError, BYTES_PER_USER, PARTITIONS,
 };
+use std::hash::BuildHasher;
 
 use crate::args::PipelineArgs;
 use crate::output::{usage, KeyArg};
@@ -74,7 +74,8 @@ pub struct Incremental {
     state: Option<StateDir>,
     /// `--state` names the `--changes-since` folder: the new state goes there.
     since_is_state: bool,
-    scratch: Scratch,
+    /// `None` only for [`check`].
+    scratch: Option<Scratch>,
     new: Option<NewGeneration>,
     spooled: Option<Spooled>,
     compared: Option<Compared>,
@@ -85,6 +86,15 @@ pub struct Incremental {
 /// True when the run is incremental.
 pub fn wanted(args: &PipelineArgs) -> bool {
     args.out.state.is_some() || args.out.changes_since.is_some()
+}
+
+/// Reads (and releases) the state folders the flags name, so that `brazex run` refuses
+/// a mismatched or missing state before it asks Braze for an export.
+pub fn check(args: &PipelineArgs) -> anyhow::Result<()> {
+    if wanted(args) {
+        drop(Incremental::open(args, false)?);
+    }
+    Ok(())
 }
 
 fn key_field(args: &PipelineArgs) -> KeyField {
@@ -113,6 +123,11 @@ impl Incremental {
     /// Locks the state folders and reads the earlier state; refuses a state made with
     /// another key or selection.
     pub fn start(args: &PipelineArgs) -> anyhow::Result<Incremental> {
+        Incremental::open(args, true)
+    }
+
+    /// [`Incremental::start`]; without `scratch`, only the checks.
+    fn open(args: &PipelineArgs, scratch: bool) -> anyhow::Result<Incremental> {
         let key = key_field(args);
         let out = &args.out;
         if out.delete_missing && out.changes_since.is_some() {
@@ -171,7 +186,10 @@ impl Incremental {
             (None, Some((dir, _))) => dir,
             (None, None) => return Err(usage("--state or --changes-since needs a folder")),
         };
-        let scratch = Scratch::new(home).map_err(state_error)?;
+        let scratch = match scratch {
+            true => Some(Scratch::new(home).map_err(state_error)?),
+            false => None,
+        };
         let mode = match since {
             Some(_) => ReplayMode::Changes,
             None => ReplayMode::All,
@@ -210,6 +228,12 @@ impl Incremental {
         })
     }
 
+    fn scratch(&self) -> anyhow::Result<&Scratch> {
+        self.scratch
+            .as_ref()
+            .context("internal: an incremental run without scratch space")
+    }
+
     /// The folder the new state goes to (with `--state`).
     fn state_dir(&self) -> Option<&StateDir> {
         match (&self.state, &self.since) {
@@ -236,15 +260,16 @@ impl Incremental {
         // Pass 1.
         let selection = options.selection.clone().map(Arc::new);
         let fingerprinter = Fingerprinter::new(self.key, selection);
-        let make = || SpoolEncoder::new(fingerprinter.clone());
-        let mut sink = SpoolSink::new(&self.scratch).map_err(anyhow::Error::from)?;
+        let digests = self.digests(args)?.map(Arc::new);
+        let make = || SpoolEncoder::new(fingerprinter.clone(), digests.clone());
+        let mut sink = SpoolSink::new(self.scratch()?).map_err(anyhow::Error::from)?;
         let mut pass_one = run_with(inputs, options, &make, &mut sink, Some(&mut *bad_lines))?;
         let spooled = sink.finish()?;
 
         // The comparison.
         crate::exit::set_phase("comparing the export with the state");
         let mut new = match self.state_dir() {
-            Some(dir) => Some(NewGeneration::start(dir, &self.scratch).map_err(state_error)?),
+            Some(dir) => Some(NewGeneration::start(dir, self.scratch()?).map_err(state_error)?),
             None => None,
         };
         let skip = options.on_error == OnError::Skip;
@@ -252,44 +277,45 @@ impl Incremental {
             &spooled,
             self.since.as_ref().map(|(_, g)| g),
             new.as_mut(),
-            &self.scratch,
+            self.scratch()?,
             self.mode == ReplayMode::Changes,
             skip,
         )?;
-        if let Some(dup) = &compared.duplicate {
-            if !skip {
-                let places = brazex_dest::state::places(&spooled, &[dup.first, dup.seq])?;
-                let place_of = |seq: u64| {
-                    places
-                        .iter()
-                        .find(|(s, _)| *s == seq)
-                        .map(|(_, p)| p.clone())
-                        .unwrap_or(LinePlace {
-                            entry: Arc::from("?"),
-                            line: 0,
-                        })
-                };
-                return Err(brazex_core::Error::Key {
-                    place: place_of(dup.seq),
-                    message: format!(
-                        "{} {:?} repeats: {} had it first (a user appears once in an export; --on-error skip skips the repeats)",
-                        self.key.name(),
-                        dup.key,
-                        place_of(dup.first)
-                    ),
-                }
-                .into());
+        if let Some(dup) = compared.duplicate.as_ref().filter(|_| !skip) {
+            return Err(brazex_core::Error::Key {
+                place: dup.place.clone(),
+                message: format!(
+                    "{} {:?} repeats: {} had it first (a user appears once in an export; --on-error skip skips the repeats)",
+                    self.key.name(),
+                    dup.key,
+                    dup.first
+                ),
             }
+            .into());
         }
         if !compared.skipped.is_empty() {
-            let key = self.key.name();
-            brazex_dest::state::for_rows(&spooled, &compared.skipped, &mut |_, place, text| {
-                bad_lines(&BadLine {
-                    error: format!("{place}: {key} repeats an earlier row's"),
-                    place,
-                    text: text.to_vec(),
-                })
+            // Their text, where the spool has it (a repeat of an unchanged user is
+            // not spooled: its record says so).
+            let seqs: Vec<u64> = compared.skipped.iter().map(|(seq, _)| *seq).collect();
+            let mut texts = std::collections::HashMap::new();
+            brazex_dest::state::for_rows(&spooled, &seqs, &mut |seq, _, text| {
+                texts.insert(seq, text.to_vec());
+                Ok(())
             })?;
+            let key = self.key.name();
+            for (seq, place) in &compared.skipped {
+                let text = texts.remove(seq);
+                let note = if text.is_some() {
+                    ""
+                } else {
+                    " (the same as the state's row; its text is not kept)"
+                };
+                bad_lines(&BadLine {
+                    error: format!("{place}: {key} repeats an earlier row's{note}"),
+                    place: place.clone(),
+                    text: text.unwrap_or_default(),
+                })?;
+            }
             pass_one.rows_skipped += compared.skipped.len() as u64;
         }
         pass_one.elapsed = started.elapsed();
@@ -324,6 +350,27 @@ impl Incremental {
         };
         crate::exit::set_phase("writing the changes");
         Ok((inputs, options))
+    }
+
+    /// The earlier state's digests, when it has one and they fit `--state-memory`
+    /// (`brazex_dest::state::Digests`): with them, unchanged rows are not spooled.
+    fn digests(&self, args: &PipelineArgs) -> anyhow::Result<Option<Digests>> {
+        let Some((dir, generation)) = &self.since else {
+            return Ok(None);
+        };
+        // A new salt each run (std's per-process random keys).
+        let salt = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+        let limit = args.out.state_memory as u64;
+        let digests = Digests::load(generation, salt, limit)?;
+        if digests.is_none() && !args.quiet {
+            eprintln!(
+                "brazex: the state in {} has {} users, more than --state-memory {} MiB holds digests of ({BYTES_PER_USER} bytes a user): every row is spooled (slower; raise --state-memory)",
+                dir.path().display(),
+                generation.meta.users,
+                limit >> 20
+            );
+        }
+        Ok(digests)
     }
 
     fn changes_json(&self, counts: &Counts) -> serde_json::Value {
@@ -398,7 +445,8 @@ impl Incremental {
         let dir = self
             .state_dir()
             .context("internal: a new state without a folder")?;
-        new.commit(dir, &self.scratch, &meta).map_err(state_error)?;
+        new.commit(dir, self.scratch()?, &meta)
+            .map_err(state_error)?;
         Ok(())
     }
 }

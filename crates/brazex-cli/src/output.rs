@@ -172,6 +172,11 @@ pub struct OutputArgs {
     #[arg(long, value_name = "DIR")]
     pub changes_since: Option<PathBuf>,
 
+    /// With --changes-since: memory for the earlier state's digests (9 bytes a user),
+    /// which spare pass 1 spooling unchanged rows; a larger state spools every row.
+    #[arg(long, value_name = "BYTES", default_value = "160MiB", value_parser = parse_size)]
+    pub state_memory: usize,
+
     /// With --load merge: delete the users (and their child rows) this export does
     /// not have (the export is a full snapshot).
     #[arg(long)]
@@ -220,6 +225,7 @@ impl Default for OutputArgs {
             key: None,
             state: None,
             changes_since: None,
+            state_memory: 160 << 20,
             delete_missing: false,
         }
     }

@@ -664,3 +664,60 @@ fn a_link_expiring_mid_download_is_exit_5_and_leaves_nothing() {
         "part of the body came first: {statuses:?}"
     );
 }
+
+#[test]
+fn run_keeps_a_state_and_writes_the_changes_since_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |_| {});
+    let state = dir.path().join("state");
+    let state = state.to_str().expect("utf-8");
+    let select = "braze_id,email,country";
+    let first = run(
+        &sim,
+        &["--segment-id", "all", "--select", select, "--state", state],
+    )
+    .run();
+    first.assert_success();
+    assert_eq!(line_count(&first.stdout), 3_000);
+    first.assert_stderr_contains("state of 3000 users written");
+    // The segment is the same the next night: the download is read once, nothing
+    // changed.
+    let second = run(
+        &sim,
+        &[
+            "--segment-id",
+            "all",
+            "--select",
+            select,
+            "--changes-since",
+            state,
+            "--state",
+            state,
+        ],
+    )
+    .run();
+    second.assert_success();
+    assert!(
+        second.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+    second.assert_stderr_contains("0 inserts, 0 updates, 0 deletes, 3000 unchanged");
+    // Another selection is refused before Braze is asked for an export.
+    let triggers = sim.triggers().len();
+    let refused = run(
+        &sim,
+        &[
+            "--segment-id",
+            "all",
+            "--select",
+            "braze_id",
+            "--changes-since",
+            state,
+        ],
+    )
+    .run();
+    refused.assert_exit(2);
+    refused.assert_stderr_contains("start a new state");
+    assert_eq!(sim.triggers().len(), triggers, "no export was asked for");
+}

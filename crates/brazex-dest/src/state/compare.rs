@@ -8,11 +8,13 @@
 //! are gone (deletes), and the new state's partition.
 
 use std::collections::HashMap;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use brazex_core::cancel;
-use brazex_core::error::Result;
+use brazex_core::error::{LinePlace, Result};
 
 use super::{
     io_error, open_reader, read_key, read_u128, read_u64, write_key, Generation, NewGeneration,
@@ -55,10 +57,11 @@ pub struct Counts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Duplicate {
     pub key: String,
-    /// The row that repeats the key.
+    /// The row that repeats the key, and where it is.
     pub seq: u64,
-    /// The row that had it first.
-    pub first: u64,
+    pub place: LinePlace,
+    /// Where the row that had it first is.
+    pub first: LinePlace,
 }
 
 /// What the comparison found.
@@ -67,8 +70,8 @@ pub struct Compared {
     pub counts: Counts,
     /// The first repeated key (in input order), if any.
     pub duplicate: Option<Duplicate>,
-    /// The seqs of the repeated rows, when skipped (few: read into memory).
-    pub skipped: Vec<u64>,
+    /// The repeated rows (seq and place), when skipped (few: kept in memory).
+    pub skipped: Vec<(u64, LinePlace)>,
     pub(super) ops: Vec<PathBuf>,
     pub(super) deletes: PathBuf,
 }
@@ -106,30 +109,46 @@ pub fn compare(
             }
         }
         let (ops_path, mut ops_out) = scratch.create(&format!("ops-{p:03}"))?;
-        let mut first_seq: HashMap<Vec<u8>, u64> = HashMap::new();
+        let mut first_seq: HashMap<Vec<u8>, (u32, u64)> = HashMap::new();
+        let place = |entry: u32, line: u64| LinePlace {
+            entry: spooled
+                .entries
+                .get(entry as usize)
+                .cloned()
+                .unwrap_or_else(|| Arc::from("?")),
+            line,
+        };
         let run_path = &spooled.parts[p];
         let mut input = open_reader(run_path)?;
         let read_error = |e| io_error("read", run_path, e);
         while read_key(&mut input, &mut key).map_err(read_error)? {
             let fp = read_u128(&mut input).map_err(read_error)?;
             let seq = read_u64(&mut input).map_err(read_error)?;
-            if let Some(&first) = first_seq.get(&key) {
+            let mut more = [0u8; 13];
+            input.read_exact(&mut more).map_err(read_error)?;
+            let in_spool = more[0];
+            let entry = u32::from_le_bytes([more[1], more[2], more[3], more[4]]);
+            let mut line = [0u8; 8];
+            line.copy_from_slice(&more[5..]);
+            let line = u64::from_le_bytes(line);
+            if let Some(&(first_entry, first_line)) = first_seq.get(&key) {
                 counts.duplicates += 1;
                 if duplicate.as_ref().is_none_or(|d| seq < d.seq) {
                     duplicate = Some(Duplicate {
                         key: String::from_utf8_lossy(&key).into_owned(),
                         seq,
-                        first,
+                        place: place(entry, line),
+                        first: place(first_entry, first_line),
                     });
                 }
                 if skip_duplicates {
-                    skipped.push(seq);
+                    skipped.push((seq, place(entry, line)));
                     write_op(&mut ops_out, seq, Op::Skip)
                         .map_err(|e| io_error("write", &ops_path, e))?;
                 }
                 continue;
             }
-            first_seq.insert(key.clone(), seq);
+            first_seq.insert(key.clone(), (entry, line));
             let op = match before.get(&key) {
                 None => Some(Op::Insert),
                 Some(&(old_fp, at)) => {
@@ -137,6 +156,14 @@ pub fn compare(
                     (old_fp != fp).then_some(Op::Update)
                 }
             };
+            if op.is_some() && in_spool == 0 {
+                // The prefilter took a changed row for an unchanged one: its digest
+                // collided with another pair's (see `digests`). Another run has
+                // another salt.
+                return Err(brazex_core::Error::Internal(
+                    "a changed row's digest collided with the earlier state's (about once in 2^64 rows); run again: the next run draws another salt",
+                ));
+            }
             match op {
                 Some(Op::Insert) => counts.inserts += 1,
                 Some(_) => counts.updates += 1,
@@ -173,7 +200,7 @@ pub fn compare(
     deletes
         .into_inner()
         .map_err(|e| io_error("write", &deletes_path, e.into_error()))?;
-    skipped.sort_unstable();
+    skipped.sort_unstable_by_key(|(seq, _)| *seq);
     Ok(Compared {
         counts,
         duplicate,

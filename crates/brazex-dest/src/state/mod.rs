@@ -30,6 +30,7 @@
 //! previous state as it was, and its leftovers are removed by the next run.
 
 mod compare;
+mod digests;
 mod replay;
 mod spool;
 
@@ -43,7 +44,8 @@ use brazex_core::fingerprint::KeyField;
 use serde::{Deserialize, Serialize};
 
 pub use compare::{compare, Compared, Counts, Duplicate};
-pub use replay::{for_rows, places, replay, ReplayMode};
+pub use digests::{Digests, BYTES_PER_USER};
+pub use replay::{for_rows, replay, ReplayMode};
 pub use spool::{SpoolEncoder, SpoolSink, Spooled};
 
 /// Partitions of the keys: a partition of 10 million users holds about 40,000.

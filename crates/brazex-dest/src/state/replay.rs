@@ -52,7 +52,7 @@ pub fn replay(
         pos: 0,
         left: 0,
         frame_entry: 0,
-        seq: 0,
+        first: 0,
         entry: None,
         line: 1,
         ops: Ops::open(&compared.ops)?,
@@ -65,6 +65,7 @@ pub fn replay(
         .entries
         .iter()
         .enumerate()
+        .filter(|(i, _)| spooled.spooled_entries[*i])
         .map(|(i, label)| {
             Input::Stream(StreamInput::new(
                 label.clone(),
@@ -109,9 +110,9 @@ struct Cursor {
     rows: Vec<u8>,
     pos: usize,
     left: u32,
-    /// The entry of the current frame.
+    /// The entry of the current frame, and the seq of its block's first row.
     frame_entry: u32,
-    seq: u64,
+    first: u64,
     /// The entry whose lines are being written, and its next line number.
     entry: Option<u32>,
     line: u64,
@@ -175,14 +176,15 @@ impl Cursor {
                 self.pos = 0;
                 self.left = header.rows;
                 self.frame_entry = header.entry;
-                self.seq = header.first;
+                self.first = header.first;
                 if self.entry != Some(entry) {
                     self.entry = Some(entry);
                     self.line = 1;
                 }
                 continue;
             }
-            let (Some(line), Some(len)) = (
+            let (Some(index), Some(line), Some(len)) = (
+                get_varint(&self.rows, &mut self.pos),
                 get_varint(&self.rows, &mut self.pos),
                 get_varint(&self.rows, &mut self.pos),
             ) else {
@@ -195,7 +197,7 @@ impl Cursor {
                 self.out.push(b'\n');
                 self.line += 1;
             }
-            let op = self.ops.take(self.seq)?;
+            let op = self.ops.take(self.first + index)?;
             match (self.mode, op) {
                 (ReplayMode::Changes, Some(Op::Insert)) => with_op(&mut self.out, text, "insert"),
                 (ReplayMode::Changes, Some(Op::Update)) => with_op(&mut self.out, text, "update"),
@@ -206,7 +208,6 @@ impl Cursor {
             self.out.push(b'\n');
             self.line = line + 1;
             self.pos += len as usize;
-            self.seq += 1;
             self.left -= 1;
         }
         Ok(!self.out.is_empty())
@@ -351,14 +352,16 @@ impl Read for Deletes {
 pub type EachRow<'a> = &'a mut dyn FnMut(u64, LinePlace, &[u8]) -> Result<()>;
 
 /// Calls `each(seq, place, text)` for the spooled rows `seqs` (sorted), reading the
-/// spool once: for the places of repeated keys, and the skipped rows' text.
+/// spool once: the text of skipped repeated keys.
 pub fn for_rows(spooled: &Spooled, seqs: &[u64], each: EachRow<'_>) -> Result<()> {
     let path = &spooled.spool;
     let mut input = open_reader(path)?;
     let damaged = || io_error("read", path, io::Error::other("the spool is cut short"));
     let mut wanted = seqs.iter().copied().peekable();
     let mut header = [0u8; 20];
-    while let Some(&next) = wanted.peek() {
+    // Rare (errors and skipped repeats): every frame up to the last row wanted is
+    // read; a frame's rows are those of its block that were spooled.
+    while wanted.peek().is_some() {
         match input.read_exact(&mut header) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
@@ -371,15 +374,10 @@ pub fn for_rows(spooled: &Spooled, seqs: &[u64], each: EachRow<'_>) -> Result<()
         let (entry, first, rows, len) = (
             u32_at(0) as usize,
             u64::from_le_bytes(first),
-            u64::from(u32_at(12)),
-            u64::from(u32_at(16)),
+            u32_at(12),
+            u32_at(16) as usize,
         );
-        if next >= first + rows {
-            io::copy(&mut (&mut input).take(len), &mut io::sink())
-                .map_err(|e| io_error("read", path, e))?;
-            continue;
-        }
-        let mut payload = vec![0u8; len as usize];
+        let mut payload = vec![0u8; len];
         input
             .read_exact(&mut payload)
             .map_err(|e| io_error("read", path, e))?;
@@ -387,11 +385,17 @@ pub fn for_rows(spooled: &Spooled, seqs: &[u64], each: EachRow<'_>) -> Result<()
             zstd::stream::decode_all(payload.as_slice()).map_err(|e| io_error("read", path, e))?;
         let label = spooled.entries.get(entry).cloned().ok_or_else(damaged)?;
         let mut pos = 0;
-        for seq in first..first + rows {
+        for _ in 0..rows {
+            let index = get_varint(&rows_data, &mut pos).ok_or_else(damaged)?;
             let line = get_varint(&rows_data, &mut pos).ok_or_else(damaged)?;
             let len = get_varint(&rows_data, &mut pos).ok_or_else(damaged)? as usize;
             let text = rows_data.get(pos..pos + len).ok_or_else(damaged)?;
             pos += len;
+            let seq = first + index;
+            while wanted.peek().is_some_and(|&w| w < seq) {
+                // Not spooled: not a row this can tell about.
+                wanted.next();
+            }
             if wanted.peek() == Some(&seq) {
                 wanted.next();
                 let place = LinePlace {
@@ -403,17 +407,4 @@ pub fn for_rows(spooled: &Spooled, seqs: &[u64], each: EachRow<'_>) -> Result<()
         }
     }
     Ok(())
-}
-
-/// The places of the spooled rows `seqs` (any order).
-pub fn places(spooled: &Spooled, seqs: &[u64]) -> Result<Vec<(u64, LinePlace)>> {
-    let mut sorted = seqs.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut found = Vec::with_capacity(sorted.len());
-    for_rows(spooled, &sorted, &mut |seq, place, _| {
-        found.push((seq, place));
-        Ok(())
-    })?;
-    Ok(found)
 }

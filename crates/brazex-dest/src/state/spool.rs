@@ -6,9 +6,15 @@
 //! the writer thread and gets the blocks in input order: it numbers the rows (`seq`),
 //! appends the block to the spool file, and each key to its partition's file.
 //!
-//! Spool frame: entry (u32), first seq (u64), rows (u32), compressed length (u32),
-//! then the compressed rows, each `varint line, varint length, bytes`.
-//! Partition record: key (u16 length, bytes), fingerprint (16 bytes), seq (u64).
+//! With the earlier state's [`Digests`], a row that is certainly unchanged is not
+//! spooled (its key still goes to its partition).
+//!
+//! Spool frame: entry (u32), the block's first seq (u64), rows spooled (u32),
+//! compressed length (u32), then the compressed rows, each `varint index in the
+//! block, varint line, varint length, bytes`.
+//! Partition record: key (u16 length, bytes), fingerprint (16 bytes), seq (u64),
+//! spooled (u8: 1 when the spool has the row), entry (u32), line (u64): where the
+//! row was, for the errors of repeated keys.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -20,16 +26,21 @@ use brazex_core::error::{Error, LinePlace, Result};
 use brazex_core::fingerprint::{partition_of, Fingerprinter};
 use brazex_core::record::Record;
 
+use super::digests::Digests;
 use super::{io_error, write_key, Scratch, PARTITIONS};
 
 /// One block of rows, encoded on a worker.
 #[derive(Debug)]
 pub struct SpoolBlock {
     entry: Option<Arc<str>>,
+    /// Rows of the block (each has a key).
     rows: u32,
+    /// Rows spooled.
+    spooled: u32,
     /// The rows, compressed (an error only if zstd could not allocate).
     payload: std::io::Result<Vec<u8>>,
-    /// For each row in order: partition (u16), key (u16 length, bytes), fingerprint.
+    /// For each row in order: partition (u16), key (u16 length, bytes), fingerprint,
+    /// spooled (u8), line (u64).
     keys: Vec<u8>,
 }
 
@@ -37,18 +48,23 @@ pub struct SpoolBlock {
 #[derive(Debug)]
 pub struct SpoolEncoder {
     fingerprinter: Fingerprinter,
+    digests: Option<Arc<Digests>>,
     entry: Option<Arc<str>>,
     rows: u32,
+    spooled: u32,
     raw: Vec<u8>,
     keys: Vec<u8>,
 }
 
 impl SpoolEncoder {
-    pub fn new(fingerprinter: Fingerprinter) -> SpoolEncoder {
+    /// Spools every row, or with `digests` only those not certainly unchanged.
+    pub fn new(fingerprinter: Fingerprinter, digests: Option<Arc<Digests>>) -> SpoolEncoder {
         SpoolEncoder {
             fingerprinter,
+            digests,
             entry: None,
             rows: 0,
+            spooled: 0,
             raw: Vec::new(),
             keys: Vec::new(),
         }
@@ -99,26 +115,36 @@ impl Encoder for SpoolEncoder {
             });
         };
         let fp = self.fingerprinter.fingerprint(record);
-        let place = place();
+        let spool = self
+            .digests
+            .as_ref()
+            .is_none_or(|d| !d.contains(key.as_bytes(), fp));
         if self.entry.is_none() {
-            self.entry = Some(place.entry.clone());
+            self.entry = Some(place().entry);
         }
-        let line = record.line();
-        put_varint(&mut self.raw, place.line);
-        put_varint(&mut self.raw, line.len() as u64);
-        self.raw.extend_from_slice(line);
+        let line_no = place().line;
+        if spool {
+            let line = record.line();
+            put_varint(&mut self.raw, u64::from(self.rows));
+            put_varint(&mut self.raw, line_no);
+            put_varint(&mut self.raw, line.len() as u64);
+            self.raw.extend_from_slice(line);
+            self.spooled += 1;
+        }
         let part = partition_of(key.as_bytes(), PARTITIONS) as u16;
         self.keys.extend_from_slice(&part.to_le_bytes());
         self.keys.extend_from_slice(&len.to_le_bytes());
         self.keys.extend_from_slice(key.as_bytes());
         self.keys.extend_from_slice(&fp.to_le_bytes());
+        self.keys.push(u8::from(spool));
+        self.keys.extend_from_slice(&line_no.to_le_bytes());
         self.rows += 1;
         Ok(())
     }
 
     fn finish_block(&mut self) -> SpoolBlock {
         // Level 1: the spool is read once, soon; speed matters more than size.
-        let payload = match self.rows {
+        let payload = match self.spooled {
             0 => Ok(Vec::new()),
             _ => zstd::bulk::compress(&self.raw, 1),
         };
@@ -126,6 +152,7 @@ impl Encoder for SpoolEncoder {
         SpoolBlock {
             entry: self.entry.take(),
             rows: std::mem::take(&mut self.rows),
+            spooled: std::mem::take(&mut self.spooled),
             payload,
             keys: std::mem::take(&mut self.keys),
         }
@@ -140,6 +167,8 @@ pub struct SpoolSink {
     part_paths: Vec<PathBuf>,
     parts: Vec<BufWriter<File>>,
     entries: Vec<Arc<str>>,
+    /// Which entries have rows in the spool.
+    spooled_entries: Vec<bool>,
     rows: u64,
     spool_bytes: u64,
 }
@@ -150,7 +179,8 @@ pub struct Spooled {
     pub(super) spool: PathBuf,
     pub(super) parts: Vec<PathBuf>,
     pub(super) entries: Vec<Arc<str>>,
-    /// Rows spooled.
+    pub(super) spooled_entries: Vec<bool>,
+    /// Rows read.
     pub rows: u64,
     /// Bytes of the spool file (the scratch disk pass 1 took, with the partitions).
     pub spool_bytes: u64,
@@ -172,6 +202,7 @@ impl SpoolSink {
             part_paths,
             parts,
             entries: Vec::new(),
+            spooled_entries: Vec::new(),
             rows: 0,
             spool_bytes: 0,
         })
@@ -192,6 +223,7 @@ impl SpoolSink {
             spool: self.spool_path,
             parts: self.part_paths,
             entries: self.entries,
+            spooled_entries: self.spooled_entries,
             rows: self.rows,
             spool_bytes: self.spool_bytes,
         })
@@ -200,28 +232,32 @@ impl SpoolSink {
 
 impl Sink<SpoolBlock> for SpoolSink {
     fn write_block(&mut self, block: SpoolBlock, _rows: u64) -> Result<()> {
+        let first = self.rows;
         let Some(entry) = block.entry.filter(|_| block.rows > 0) else {
             return Ok(());
         };
         if self.entries.last().is_none_or(|last| **last != *entry) {
             self.entries.push(entry);
+            self.spooled_entries.push(false);
         }
         let entry_index = (self.entries.len() - 1) as u32;
-        let payload = block
-            .payload
-            .map_err(|e| io_error("compress rows into", &self.spool_path, e))?;
-        let first = self.rows;
-        let spool_error = |e| io_error("write", &self.spool_path, e);
-        let len = u32::try_from(payload.len())
-            .map_err(|_| Error::Internal("a spool block over 4 GiB"))?;
-        let mut header = [0u8; 20];
-        header[..4].copy_from_slice(&entry_index.to_le_bytes());
-        header[4..12].copy_from_slice(&first.to_le_bytes());
-        header[12..16].copy_from_slice(&block.rows.to_le_bytes());
-        header[16..].copy_from_slice(&len.to_le_bytes());
-        self.spool.write_all(&header).map_err(spool_error)?;
-        self.spool.write_all(&payload).map_err(spool_error)?;
-        self.spool_bytes += (header.len() + payload.len()) as u64;
+        if block.spooled > 0 {
+            self.spooled_entries[entry_index as usize] = true;
+            let payload = block
+                .payload
+                .map_err(|e| io_error("compress rows into", &self.spool_path, e))?;
+            let spool_error = |e| io_error("write", &self.spool_path, e);
+            let len = u32::try_from(payload.len())
+                .map_err(|_| Error::Internal("a spool block over 4 GiB"))?;
+            let mut header = [0u8; 20];
+            header[..4].copy_from_slice(&entry_index.to_le_bytes());
+            header[4..12].copy_from_slice(&first.to_le_bytes());
+            header[12..16].copy_from_slice(&block.spooled.to_le_bytes());
+            header[16..].copy_from_slice(&len.to_le_bytes());
+            self.spool.write_all(&header).map_err(spool_error)?;
+            self.spool.write_all(&payload).map_err(spool_error)?;
+            self.spool_bytes += (header.len() + payload.len()) as u64;
+        }
 
         let keys = &block.keys;
         let mut pos = 0;
@@ -233,11 +269,16 @@ impl Sink<SpoolBlock> for SpoolSink {
             let len = usize::from(u16::from_le_bytes([len[0], len[1]]));
             let key = keys.get(pos + 4..pos + 4 + len).ok_or_else(bad)?;
             let fp = keys.get(pos + 4 + len..pos + 20 + len).ok_or_else(bad)?;
-            pos += 20 + len;
+            let spooled = *keys.get(pos + 20 + len).ok_or_else(bad)?;
+            let line = keys.get(pos + 21 + len..pos + 29 + len).ok_or_else(bad)?;
+            pos += 29 + len;
             let out = self.parts.get_mut(part).ok_or_else(bad)?;
             write_key(out, key)
                 .and_then(|()| out.write_all(fp))
                 .and_then(|()| out.write_all(&(first + i).to_le_bytes()))
+                .and_then(|()| out.write_all(&[spooled]))
+                .and_then(|()| out.write_all(&entry_index.to_le_bytes()))
+                .and_then(|()| out.write_all(line))
                 .map_err(|e| io_error("write", &self.part_paths[part], e))?;
         }
         self.rows += u64::from(block.rows);
