@@ -26,8 +26,9 @@ use brazex_core::path::{parse_select, parse_select_pinned};
 use brazex_core::pipeline::{run_with, BadLine, BadLineSink, OnError, Options, Summary};
 use brazex_core::select::Selection;
 use brazex_dest::state::{
-    compare, replay, Compared, Counts, Digests, Generation, Meta, NewGeneration, ReplayMode,
-    Scratch, SpoolEncoder, SpoolSink, Spooled, StateDir, StateError, BYTES_PER_USER, PARTITIONS,
+    compare, partitions_for, replay, Compared, Counts, Digests, Generation, Meta, NewGeneration,
+    ReplayMode, Scratch, SpoolEncoder, SpoolSink, Spooled, StateDir, StateError, BYTES_PER_USER,
+    FIRST_PARTITIONS,
 };
 use std::hash::BuildHasher;
 
@@ -261,15 +262,24 @@ impl Incremental {
         let selection = options.selection.clone().map(Arc::new);
         let fingerprinter = Fingerprinter::new(self.key, selection);
         let digests = self.digests(args)?.map(Arc::new);
-        let make = || SpoolEncoder::new(fingerprinter.clone(), digests.clone());
-        let mut sink = SpoolSink::new(self.scratch()?).map_err(anyhow::Error::from)?;
+        // The run's keys are cut as the earlier state's were; a first night's in a
+        // fixed count.
+        let partitions = self
+            .since
+            .as_ref()
+            .map_or(FIRST_PARTITIONS, |(_, g)| g.meta.partitions);
+        let make = || SpoolEncoder::new(fingerprinter.clone(), digests.clone(), partitions);
+        let mut sink = SpoolSink::new(self.scratch()?, partitions).map_err(anyhow::Error::from)?;
         let mut pass_one = run_with(inputs, options, &make, &mut sink, Some(&mut *bad_lines))?;
         let spooled = sink.finish()?;
 
         // The comparison.
         crate::exit::set_phase("comparing the export with the state");
         let mut new = match self.state_dir() {
-            Some(dir) => Some(NewGeneration::start(dir, self.scratch()?).map_err(state_error)?),
+            Some(dir) => Some(
+                NewGeneration::start(dir, self.scratch()?, partitions_for(spooled.rows))
+                    .map_err(state_error)?,
+            ),
             None => None,
         };
         let skip = options.on_error == OnError::Skip;
@@ -436,7 +446,7 @@ impl Incremental {
             filter: args.where_.clone(),
             tables: args.out.tables,
             schema: self.extra.schema.take(),
-            partitions: PARTITIONS,
+            partitions: new.partitions(),
             users: counts.inserts + counts.updates + counts.unchanged,
             created: brazex_core::delimited::format_timestamp_ms(started),
             source: source.clone(),

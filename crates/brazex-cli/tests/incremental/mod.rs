@@ -480,49 +480,63 @@ fn a_failed_or_cancelled_run_leaves_the_state_as_it_was() {
     );
     assert_eq!(current(), before);
 
-    // SIGINT in the middle of a run: exit 130, no scratch left, the state unchanged.
+    // A signal in the middle of a run: SIGINT unwinds (exit 130, no scratch left);
+    // SIGKILL cannot, and leaves its scratch to the next run. The state is unchanged.
     let big = n.root.join("big.ndjson");
     let many: Vec<String> = (0..30).flat_map(|_| n.lines2.iter().cloned()).collect();
     write_lines(&big, &many);
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_brazex"))
-        .args([
-            "process",
-            s(&big),
-            "--changes-since",
-            s(&state),
-            "--state",
-            s(&state),
-            "--on-error",
-            "skip",
-            "-o",
-            s(&out),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn brazex");
-    let pid = child.id();
-    wait_until("the run's scratch folder", || {
-        listing().iter().any(|n| n.starts_with("tmp-"))
-    });
-    std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .expect("kill");
-    let output = child.wait_with_output().expect("wait");
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(current(), before);
-    assert_eq!(listing(), files);
-    assert!(!out.exists());
+    for signal in ["-INT", "-KILL"] {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_brazex"))
+            .args([
+                "process",
+                s(&big),
+                "--changes-since",
+                s(&state),
+                "--state",
+                s(&state),
+                "--on-error",
+                "skip",
+                "-o",
+                s(&out),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn brazex");
+        let pid = child.id();
+        wait_until("the run's scratch folder", || {
+            listing().iter().any(|n| n.starts_with("tmp-"))
+        });
+        std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill");
+        let output = child.wait_with_output().expect("wait");
+        assert_eq!(current(), before);
+        assert!(!out.exists());
+        if signal == "-INT" {
+            assert_eq!(
+                output.status.code(),
+                Some(130),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(listing(), files);
+        } else {
+            assert!(
+                listing().iter().any(|n| n.starts_with("tmp-")),
+                "{:?}",
+                listing()
+            );
+        }
+    }
 
-    // And the next run works from the state as it was.
+    // The next run removes what the killed one left, saying so, and works from the
+    // state as it was.
     let run = brazex(&["process", s(&n.night2), "--changes-since", s(&state)]).run();
     run.assert_success();
+    run.assert_stderr_contains("of an earlier run that did not finish from the state folder");
+    assert_eq!(listing(), files);
     assert_eq!(
         changes(&run.stdout).len(),
         7 + n.changed.len() + n.night1.len() / 40

@@ -16,9 +16,10 @@ use std::sync::Arc;
 use brazex_core::cancel;
 use brazex_core::error::{LinePlace, Result};
 
+use super::spool::KNOWN;
 use super::{
     io_error, open_reader, read_key, read_u128, read_u64, write_key, Generation, NewGeneration,
-    Scratch, Spooled, PARTITIONS,
+    Scratch, Spooled,
 };
 
 /// What the replay does with a row (the rows without an op are unchanged).
@@ -91,20 +92,32 @@ pub fn compare(
     let mut counts = Counts::default();
     let mut duplicate: Option<Duplicate> = None;
     let mut skipped = Vec::new();
-    let mut ops = Vec::with_capacity(PARTITIONS);
+    let partitions = spooled.parts.len();
+    if let Some(old) = old.filter(|old| old.meta.partitions != partitions) {
+        return Err(brazex_core::Error::Internal(
+            if old.meta.partitions > partitions {
+                "the run's partitions are fewer than the state's"
+            } else {
+                "the run's partitions are more than the state's"
+            },
+        ));
+    }
+    let mut ops = Vec::with_capacity(partitions);
     let (deletes_path, mut deletes) = scratch.create("deletes.keys")?;
     let mut key = Vec::new();
-    for p in 0..PARTITIONS {
+    for p in 0..partitions {
         cancel::check()?;
-        // The old partition: key → (fingerprint, position); which were seen tonight.
-        let mut before: HashMap<Vec<u8>, (u128, usize)> = HashMap::new();
+        // The old partition: key → (fingerprint, line hash, position); which were
+        // seen tonight.
+        let mut before: HashMap<Vec<u8>, (u128, u64, usize)> = HashMap::new();
         let mut seen = Vec::new();
         if let Some(old) = old {
             let path = old.part(p);
             let mut input = open_reader(&path)?;
             while read_key(&mut input, &mut key).map_err(|e| io_error("read", &path, e))? {
                 let fp = read_u128(&mut input).map_err(|e| io_error("read", &path, e))?;
-                before.insert(key.clone(), (fp, seen.len()));
+                let raw = read_u64(&mut input).map_err(|e| io_error("read", &path, e))?;
+                before.insert(key.clone(), (fp, raw, seen.len()));
                 seen.push(false);
             }
         }
@@ -122,7 +135,8 @@ pub fn compare(
         let mut input = open_reader(run_path)?;
         let read_error = |e| io_error("read", run_path, e);
         while read_key(&mut input, &mut key).map_err(read_error)? {
-            let fp = read_u128(&mut input).map_err(read_error)?;
+            let mut fp = read_u128(&mut input).map_err(read_error)?;
+            let raw = read_u64(&mut input).map_err(read_error)?;
             let seq = read_u64(&mut input).map_err(read_error)?;
             let mut more = [0u8; 13];
             input.read_exact(&mut more).map_err(read_error)?;
@@ -149,21 +163,27 @@ pub fn compare(
                 continue;
             }
             first_seq.insert(key.clone(), (entry, line));
-            let op = match before.get(&key) {
-                None => Some(Op::Insert),
-                Some(&(old_fp, at)) => {
+            let op = match (before.get(&key), in_spool) {
+                // The line the state had: the state's fingerprint is its.
+                (Some(&(old_fp, old_raw, at)), KNOWN) if old_raw == raw => {
+                    seen[at] = true;
+                    fp = old_fp;
+                    None
+                }
+                // The prefilter took a new line for the state's: its digest collided
+                // with another pair's (see `digests`); the row is neither spooled nor
+                // fingerprinted. Another run has another salt.
+                (_, KNOWN) => {
+                    return Err(brazex_core::Error::Internal(
+                        "a row's digest collided with the earlier state's (about once in 2^64 rows); run again: the next run draws another salt",
+                    ))
+                }
+                (None, _) => Some(Op::Insert),
+                (Some(&(old_fp, _, at)), _) => {
                     seen[at] = true;
                     (old_fp != fp).then_some(Op::Update)
                 }
             };
-            if op.is_some() && in_spool == 0 {
-                // The prefilter took a changed row for an unchanged one: its digest
-                // collided with another pair's (see `digests`). Another run has
-                // another salt.
-                return Err(brazex_core::Error::Internal(
-                    "a changed row's digest collided with the earlier state's (about once in 2^64 rows); run again: the next run draws another salt",
-                ));
-            }
             match op {
                 Some(Op::Insert) => counts.inserts += 1,
                 Some(_) => counts.updates += 1,
@@ -173,7 +193,7 @@ pub fn compare(
                 write_op(&mut ops_out, seq, op).map_err(|e| io_error("write", &ops_path, e))?;
             }
             if let Some(new) = new.as_deref_mut() {
-                new.write(p, &key, fp)?;
+                new.write(&key, fp, raw)?;
             }
         }
         ops_out
@@ -188,6 +208,7 @@ pub fn compare(
             let mut at = 0;
             while read_key(&mut input, &mut key).map_err(|e| io_error("read", &path, e))? {
                 read_u128(&mut input).map_err(|e| io_error("read", &path, e))?;
+                read_u64(&mut input).map_err(|e| io_error("read", &path, e))?;
                 if !seen[at] {
                     counts.deletes += 1;
                     write_key(&mut deletes, &key)

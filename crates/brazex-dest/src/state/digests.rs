@@ -1,21 +1,23 @@
 //! The prefilter of pass 1: which rows are certainly unchanged.
 //!
 //! Spooling every row (and replaying it) cost more than the rest of the run; but on a
-//! typical night most users did not change. So before pass 1, the earlier state's
-//! (key, fingerprint) pairs are read into a sorted array of 8-byte digests
+//! typical night most users did not change, and their lines are the same bytes as the
+//! night before. So before pass 1, the earlier state's (key, line hash) pairs are
+//! read into a sorted array of 8-byte digests
 //! ([`brazex_core::fingerprint::digest`], salted anew each run); a worker that finds
-//! a row's digest there does not spool it. The comparison, exact and partitioned on
-//! disk, still decides every row: a changed row whose digest happened to be there (a
-//! collision, about 2^-64 per pair) is found by it and fails the run, which the next
-//! run, with another salt, gets past. Nothing is ever dropped silently.
+//! a row's digest there neither fingerprints nor spools it. The comparison, exact and
+//! partitioned on disk, checks the line hash of every such row against the state's:
+//! a row whose digest matched by chance (a collision, about 2^-64 per pair) fails
+//! the run, which the next run, with another salt, gets past. Nothing is ever
+//! dropped silently.
 //!
 //! Memory: 8.5 bytes per user of the state (85 MB at 10 million), within
 //! `--state-memory`; a larger state spools every row instead.
 
 use brazex_core::error::Result;
-use brazex_core::fingerprint::{digest, Fingerprint};
+use brazex_core::fingerprint::digest;
 
-use super::{io_error, open_reader, read_key, read_u128, Generation, PARTITIONS};
+use super::{io_error, open_reader, read_key, read_u128, read_u64, Generation};
 
 /// Bytes per user a [`Digests`] takes.
 pub const BYTES_PER_USER: u64 = 9;
@@ -40,12 +42,13 @@ impl Digests {
         }
         let mut sorted = Vec::with_capacity(users as usize);
         let mut key = Vec::new();
-        for p in 0..PARTITIONS {
+        for p in 0..generation.meta.partitions {
             let path = generation.part(p);
             let mut input = open_reader(&path)?;
             while read_key(&mut input, &mut key).map_err(|e| io_error("read", &path, e))? {
-                let fp = read_u128(&mut input).map_err(|e| io_error("read", &path, e))?;
-                sorted.push(digest(salt, &key, fp));
+                read_u128(&mut input).map_err(|e| io_error("read", &path, e))?;
+                let raw = read_u64(&mut input).map_err(|e| io_error("read", &path, e))?;
+                sorted.push(digest(salt, &key, u128::from(raw)));
             }
         }
         sorted.sort_unstable();
@@ -67,10 +70,10 @@ impl Digests {
         }))
     }
 
-    /// True when the state had exactly this key with this fingerprint (or, about
-    /// once in 2^64, another pair with the same digest).
-    pub fn contains(&self, key: &[u8], fp: Fingerprint) -> bool {
-        let d = digest(self.salt, key, fp);
+    /// True when the state had exactly this key with this line hash (or, about once
+    /// in 2^64, another pair with the same digest).
+    pub fn contains(&self, key: &[u8], raw: u64) -> bool {
+        let d = digest(self.salt, key, u128::from(raw));
         let b = (d >> (64 - self.bits)) as usize;
         let (start, end) = (self.starts[b] as usize, self.starts[b + 1] as usize);
         self.sorted[start..end].binary_search(&d).is_ok()

@@ -23,7 +23,8 @@
 //!   `ENTRY:LINE`; then the deletes.
 //!
 //! On disk, `DIR` holds `CURRENT` (the name of the current generation), the
-//! generations `gen-N/` (`state.json` and `part-PPP.keys`), a lock file, and while a
+//! generations `gen-N/` (`state.json`, and `part-PPP.keys`: each user's key,
+//! fingerprint and the hash of its line as read), a lock file, and while a
 //! run works, its scratch folder `tmp-…/` (the spool, the partitions). A new
 //! generation becomes current only when the run's output committed, by renaming a
 //! new `CURRENT` over the old one: a failed, cancelled or killed run leaves the
@@ -40,16 +41,29 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use brazex_core::cancel::{self, Registration, Undo, Undone};
-use brazex_core::fingerprint::KeyField;
+use brazex_core::fingerprint::{partition_of, KeyField};
 use serde::{Deserialize, Serialize};
 
 pub use compare::{compare, Compared, Counts, Duplicate};
 pub use digests::{Digests, BYTES_PER_USER};
 pub use replay::{for_rows, replay, ReplayMode};
+pub use spool::SpoolBlock;
 pub use spool::{SpoolEncoder, SpoolSink, Spooled};
 
-/// Partitions of the keys: a partition of 10 million users holds about 40,000.
-pub const PARTITIONS: usize = 256;
+/// The most partitions of the keys: at 10 million users one holds about 40,000.
+pub const MAX_PARTITIONS: usize = 256;
+
+/// Partitions of a run without an earlier state (its count is not known yet).
+pub const FIRST_PARTITIONS: usize = 16;
+
+/// Partitions for a state of `users`: about 50,000 users each (a few MB in memory
+/// while compared), a power of two, at most [`MAX_PARTITIONS`]. Few files for a small
+/// export: creating and syncing them is a visible part of a short run.
+pub fn partitions_for(users: u64) -> usize {
+    ((users / 50_000) as usize + 1)
+        .next_power_of_two()
+        .min(MAX_PARTITIONS)
+}
 
 /// The version of the files of a generation; a state of another version is refused.
 const FORMAT: u32 = 1;
@@ -279,12 +293,15 @@ impl StateDir {
             path: meta_path.display().to_string(),
             message: format!("is not a brazex state: {e}"),
         })?;
-        if meta.format != FORMAT || meta.partitions != PARTITIONS || meta.key_field().is_none() {
+        if meta.format != FORMAT
+            || !(1..=MAX_PARTITIONS).contains(&meta.partitions)
+            || meta.key_field().is_none()
+        {
             return Err(StateError::Damaged {
                 path: meta_path.display().to_string(),
                 message: format!(
-                    "is a state of format {} with {} partitions (this brazex reads format {FORMAT}, {PARTITIONS})",
-                    meta.format, meta.partitions
+                    "is a state of format {} with {} partitions and key {} (this brazex reads format {FORMAT}, at most {MAX_PARTITIONS} partitions)",
+                    meta.format, meta.partitions, meta.key
                 ),
             });
         }
@@ -403,10 +420,15 @@ pub struct NewGeneration {
 }
 
 impl NewGeneration {
-    /// Starts the next generation of `state` (removed with `scratch` unless committed).
-    pub fn start(state: &StateDir, scratch: &Scratch) -> Result<NewGeneration, StateError> {
+    /// Starts the next generation of `state` with `partitions` (removed with
+    /// `scratch` unless committed).
+    pub fn start(
+        state: &StateDir,
+        scratch: &Scratch,
+        partitions: usize,
+    ) -> Result<NewGeneration, StateError> {
         let dir = state.next_generation(scratch)?;
-        let parts = (0..PARTITIONS)
+        let parts = (0..partitions.clamp(1, MAX_PARTITIONS))
             .map(|p| {
                 let path = part_path(&dir, p);
                 File::create(&path)
@@ -417,10 +439,17 @@ impl NewGeneration {
         Ok(NewGeneration { dir, parts })
     }
 
-    fn write(&mut self, p: usize, key: &[u8], fp: u128) -> brazex_core::Result<()> {
+    pub fn partitions(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Adds a user: its key, fingerprint and line hash.
+    fn write(&mut self, key: &[u8], fp: u128, raw: u64) -> brazex_core::Result<()> {
+        let p = partition_of(key, self.parts.len());
         let out = &mut self.parts[p];
         write_key(out, key)
             .and_then(|()| out.write_all(&fp.to_le_bytes()))
+            .and_then(|()| out.write_all(&raw.to_le_bytes()))
             .map_err(|e| io_error("write", &part_path(&self.dir, p), e))
     }
 

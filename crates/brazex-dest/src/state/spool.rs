@@ -6,15 +6,17 @@
 //! the writer thread and gets the blocks in input order: it numbers the rows (`seq`),
 //! appends the block to the spool file, and each key to its partition's file.
 //!
-//! With the earlier state's [`Digests`], a row that is certainly unchanged is not
-//! spooled (its key still goes to its partition).
+//! Each row's line is hashed as it is (XXH3-64, a few GB/s). With the earlier
+//! state's [`Digests`], a row whose key and line hash the state has is the same line
+//! as the night before: it is neither fingerprinted nor spooled (the comparison takes
+//! the state's fingerprint for it). Every other row is fingerprinted and spooled.
 //!
 //! Spool frame: entry (u32), the block's first seq (u64), rows spooled (u32),
 //! compressed length (u32), then the compressed rows, each `varint index in the
 //! block, varint line, varint length, bytes`.
-//! Partition record: key (u16 length, bytes), fingerprint (16 bytes), seq (u64),
-//! spooled (u8: 1 when the spool has the row), entry (u32), line (u64): where the
-//! row was, for the errors of repeated keys.
+//! Partition record: key (u16 length, bytes), fingerprint (16 bytes; 0 for a line
+//! the state had), line hash (u64), seq (u64), spooled (u8: 1 spooled, 2 the state's
+//! line), entry (u32), line (u64): where the row was, for repeated keys.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -26,8 +28,15 @@ use brazex_core::error::{Error, LinePlace, Result};
 use brazex_core::fingerprint::{partition_of, Fingerprinter};
 use brazex_core::record::Record;
 
+use twox_hash::XxHash3_64;
+
 use super::digests::Digests;
-use super::{io_error, write_key, Scratch, PARTITIONS};
+use super::{io_error, write_key, Scratch, MAX_PARTITIONS};
+
+/// A row in the spool.
+pub(super) const SPOOLED: u8 = 1;
+/// A row whose line the earlier state had (neither spooled nor fingerprinted).
+pub(super) const KNOWN: u8 = 2;
 
 /// One block of rows, encoded on a worker.
 #[derive(Debug)]
@@ -40,7 +49,7 @@ pub struct SpoolBlock {
     /// The rows, compressed (an error only if zstd could not allocate).
     payload: std::io::Result<Vec<u8>>,
     /// For each row in order: partition (u16), key (u16 length, bytes), fingerprint,
-    /// spooled (u8), line (u64).
+    /// line hash (u64), spooled (u8), line (u64).
     keys: Vec<u8>,
 }
 
@@ -49,6 +58,7 @@ pub struct SpoolBlock {
 pub struct SpoolEncoder {
     fingerprinter: Fingerprinter,
     digests: Option<Arc<Digests>>,
+    partitions: usize,
     entry: Option<Arc<str>>,
     rows: u32,
     spooled: u32,
@@ -58,10 +68,15 @@ pub struct SpoolEncoder {
 
 impl SpoolEncoder {
     /// Spools every row, or with `digests` only those not certainly unchanged.
-    pub fn new(fingerprinter: Fingerprinter, digests: Option<Arc<Digests>>) -> SpoolEncoder {
+    pub fn new(
+        fingerprinter: Fingerprinter,
+        digests: Option<Arc<Digests>>,
+        partitions: usize,
+    ) -> SpoolEncoder {
         SpoolEncoder {
             fingerprinter,
             digests,
+            partitions,
             entry: None,
             rows: 0,
             spooled: 0,
@@ -114,29 +129,34 @@ impl Encoder for SpoolEncoder {
                 message: format!("{field} is longer than 65535 bytes"),
             });
         };
-        let fp = self.fingerprinter.fingerprint(record);
-        let spool = self
+        let line = record.line();
+        let raw = XxHash3_64::oneshot(line);
+        let known = self
             .digests
             .as_ref()
-            .is_none_or(|d| !d.contains(key.as_bytes(), fp));
+            .is_some_and(|d| d.contains(key.as_bytes(), raw));
+        let (fp, spool) = match known {
+            true => (0, false),
+            false => (self.fingerprinter.fingerprint(record), true),
+        };
         if self.entry.is_none() {
             self.entry = Some(place().entry);
         }
         let line_no = place().line;
         if spool {
-            let line = record.line();
             put_varint(&mut self.raw, u64::from(self.rows));
             put_varint(&mut self.raw, line_no);
             put_varint(&mut self.raw, line.len() as u64);
             self.raw.extend_from_slice(line);
             self.spooled += 1;
         }
-        let part = partition_of(key.as_bytes(), PARTITIONS) as u16;
+        let part = partition_of(key.as_bytes(), self.partitions) as u16;
         self.keys.extend_from_slice(&part.to_le_bytes());
         self.keys.extend_from_slice(&len.to_le_bytes());
         self.keys.extend_from_slice(key.as_bytes());
         self.keys.extend_from_slice(&fp.to_le_bytes());
-        self.keys.push(u8::from(spool));
+        self.keys.extend_from_slice(&raw.to_le_bytes());
+        self.keys.push(if spool { SPOOLED } else { KNOWN });
         self.keys.extend_from_slice(&line_no.to_le_bytes());
         self.rows += 1;
         Ok(())
@@ -177,6 +197,7 @@ pub struct SpoolSink {
 #[derive(Debug)]
 pub struct Spooled {
     pub(super) spool: PathBuf,
+    /// The keys' partitions (as many as the earlier state has).
     pub(super) parts: Vec<PathBuf>,
     pub(super) entries: Vec<Arc<str>>,
     pub(super) spooled_entries: Vec<bool>,
@@ -187,11 +208,13 @@ pub struct Spooled {
 }
 
 impl SpoolSink {
-    pub fn new(scratch: &Scratch) -> Result<SpoolSink> {
+    /// Into `scratch`, the keys in `partitions` (the earlier state's count).
+    pub fn new(scratch: &Scratch, partitions: usize) -> Result<SpoolSink> {
+        let partitions = partitions.clamp(1, MAX_PARTITIONS);
         let (spool_path, spool) = scratch.create("rows.spool")?;
-        let mut part_paths = Vec::with_capacity(PARTITIONS);
-        let mut parts = Vec::with_capacity(PARTITIONS);
-        for p in 0..PARTITIONS {
+        let mut part_paths = Vec::with_capacity(partitions);
+        let mut parts = Vec::with_capacity(partitions);
+        for p in 0..partitions {
             let (path, file) = scratch.create(&format!("run-{p:03}.keys"))?;
             part_paths.push(path);
             parts.push(file);
@@ -268,13 +291,14 @@ impl Sink<SpoolBlock> for SpoolSink {
             let len = keys.get(pos + 2..pos + 4).ok_or_else(bad)?;
             let len = usize::from(u16::from_le_bytes([len[0], len[1]]));
             let key = keys.get(pos + 4..pos + 4 + len).ok_or_else(bad)?;
-            let fp = keys.get(pos + 4 + len..pos + 20 + len).ok_or_else(bad)?;
-            let spooled = *keys.get(pos + 20 + len).ok_or_else(bad)?;
-            let line = keys.get(pos + 21 + len..pos + 29 + len).ok_or_else(bad)?;
-            pos += 29 + len;
+            // Fingerprint and line hash, as the partition record has them.
+            let hashes = keys.get(pos + 4 + len..pos + 28 + len).ok_or_else(bad)?;
+            let spooled = *keys.get(pos + 28 + len).ok_or_else(bad)?;
+            let line = keys.get(pos + 29 + len..pos + 37 + len).ok_or_else(bad)?;
+            pos += 37 + len;
             let out = self.parts.get_mut(part).ok_or_else(bad)?;
             write_key(out, key)
-                .and_then(|()| out.write_all(fp))
+                .and_then(|()| out.write_all(hashes))
                 .and_then(|()| out.write_all(&(first + i).to_le_bytes()))
                 .and_then(|()| out.write_all(&[spooled]))
                 .and_then(|()| out.write_all(&entry_index.to_le_bytes()))
