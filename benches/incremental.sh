@@ -12,7 +12,8 @@
 #   ./benches/incremental.sh all DIR            # prepare, then each once under
 #                                               # /usr/bin/time -v
 #   USERS=10000000 ./benches/incremental.sh scale DIR
-#       # night 1 --state, then night 2 (the same seed with 0.5 % more users)
+#       # night 1 --state, then night 2 (night 1's zip and a second zip of 0.5 %
+#       # new users: generating 10 million users takes 10 minutes here)
 #       # --changes-since --state and without, under /usr/bin/time -v
 # Time `with OUT` against `without OUT` side by side (A and B in turn) with any
 # harness; see BENCHMARKS.md. Needs a release build.
@@ -80,21 +81,21 @@ case "$step" in
         dir=${1:?DIR}
         mkdir -p "$dir"
         users=${USERS:-10000000}
-        more=$((users + users / 200))
         [ -f "$dir/night1.zip" ] || "$B" generate --users "$users" --seed 16 -o "$dir/night1.zip"
-        [ -f "$dir/night2.zip" ] || "$B" generate --users "$more" --seed 16 -o "$dir/night2.zip"
+        [ -f "$dir/new.zip" ] || "$B" generate --users $((users / 200)) --seed 17 -o "$dir/new.zip"
         rm -rf "$dir/state" "$dir/out1" "$dir/out2" "$dir/out3"
+        night2="$dir/night1.zip $dir/new.zip"
         for run in \
             "night 1 --state|$dir/night1.zip|$dir/out1/|--state $dir/state" \
-            "night 2 --changes-since --state|$dir/night2.zip|$dir/out2/|--changes-since $dir/state --state $dir/state" \
-            "night 2 without|$dir/night2.zip|$dir/out3/|"; do
-            IFS='|' read -r name input target extra <<<"$run"
+            "night 2 --changes-since --state|$night2|$dir/out2/|--changes-since $dir/state --state $dir/state" \
+            "night 2 without|$night2|$dir/out3/|"; do
+            IFS='|' read -r name inputs target extra <<<"$run"
             echo "== $name ($users users)"
             # shellcheck disable=SC2086
-            /usr/bin/time -v "$B" process -q "$input" --select "$select" --format parquet \
-                -o "$target" $extra 2>&1 | grep -E "Elapsed|Maximum resident" || true
+            /usr/bin/time -v "$B" process $inputs --select "$select" --format parquet \
+                -o "$target" $extra 2>&1 | grep -E "Elapsed|Maximum resident|^brazex" || true
         done
-        du -sh "$dir/night2.zip" "$dir/state"
+        du -sh "$dir/night1.zip" "$dir/state"
         ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
 esac

@@ -134,15 +134,7 @@ pub fn run_to_output(
         None => &mut no_extra,
     };
     let summary = match &target {
-        Target::Postgres(_) => crate::output::write(
-            inputs,
-            options,
-            args,
-            source,
-            &staging,
-            &mut record_bad,
-            extra,
-        )?,
+        // Typed rows, parts, or a database (never plain: see `is_plain`).
         _ if !crate::output::is_plain(args) => crate::output::write(
             inputs,
             options,
@@ -152,6 +144,9 @@ pub fn run_to_output(
             &mut record_bad,
             extra,
         )?,
+        Target::Postgres(_) => {
+            anyhow::bail!("internal: a PostgreSQL target taken for plain NDJSON")
+        }
         Target::File(at) | Target::Dir(at) => {
             let mut file = staging.create(at)?;
             crate::output::report_cleaned(staging.take_cleaned(), args.quiet);

@@ -263,13 +263,14 @@ impl Read for Opened {
 }
 
 /// A stream read twice, from its source once: returns a sampling input, which records
-/// what it reads in `spool`, and a replaying input, which reads the spool back and then
-/// goes on with the source. Type inference samples a stream's first rows through the
-/// first; the run then reads the whole stream through the second. The spool holds only
+/// what it reads in a spool file, and a replaying input, which reads the spool back and
+/// then goes on with the source. Type inference samples a stream's first rows through
+/// the first; the run then reads the whole stream through the second. The spool (made
+/// on the first bytes sampled, so streams never sampled hold no file open) holds only
 /// what the sample read (about the compressed bytes of the first `--infer-rows` rows),
 /// on disk, so memory stays bounded. Once the replay has begun the sample reads
 /// nothing more.
-pub fn sample_and_replay(input: &Input, spool: File) -> Result<(Input, Input)> {
+pub fn sample_and_replay(input: &Input) -> Result<(Input, Input)> {
     let label = input.label();
     let source: Box<dyn Read + Send> = match input.open()? {
         Opened::Stream(stream) => stream,
@@ -277,7 +278,7 @@ pub fn sample_and_replay(input: &Input, spool: File) -> Result<(Input, Input)> {
     };
     let shared = Arc::new(Mutex::new(Spooled {
         source,
-        spool,
+        spool: None,
         recorded: 0,
         replayed: 0,
         replaying: false,
@@ -289,7 +290,9 @@ pub fn sample_and_replay(input: &Input, spool: File) -> Result<(Input, Input)> {
 
 struct Spooled {
     source: Box<dyn Read + Send>,
-    spool: File,
+    /// Made on the first bytes sampled: a run of many streams samples only the first
+    /// few, and the others must not each hold a file open.
+    spool: Option<File>,
     /// Bytes read from the source into the spool.
     recorded: u64,
     /// Bytes of the spool read back.
@@ -312,7 +315,19 @@ impl Read for Sampler {
             return Ok(0);
         }
         let n = spooled.source.read(buf)?;
-        io::Write::write_all(&mut spooled.spool, &buf[..n])?;
+        if n > 0 {
+            if spooled.spool.is_none() {
+                spooled.spool = Some(tempfile::tempfile().map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("cannot create a spool file for type inference: {e}"),
+                    )
+                })?);
+            }
+            if let Some(spool) = spooled.spool.as_mut() {
+                io::Write::write_all(spool, &buf[..n])?;
+            }
+        }
         spooled.recorded += n as u64;
         Ok(n)
     }
@@ -329,11 +344,10 @@ impl Read for Replayer {
             return spooled.source.read(buf);
         }
         let want = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
-        let n = std::os::unix::fs::FileExt::read_at(
-            &spooled.spool,
-            &mut buf[..want],
-            spooled.replayed,
-        )?;
+        let Some(spool) = spooled.spool.as_ref() else {
+            return Err(io::Error::other("a sampled stream has no spool"));
+        };
+        let n = std::os::unix::fs::FileExt::read_at(spool, &mut buf[..want], spooled.replayed)?;
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,

@@ -773,9 +773,7 @@ pub fn infer_plan(
             sample.push(input.clone());
             continue;
         }
-        let spool = tempfile::tempfile()
-            .map_err(|e| Error::io("cannot create a spool file for type inference", e))?;
-        let (sampling, replaying) = crate::input::sample_and_replay(input, spool)?;
+        let (sampling, replaying) = crate::input::sample_and_replay(input)?;
         sample.push(sampling);
         replay.get_or_insert_with(|| inputs.to_vec())[i] = replaying;
     }

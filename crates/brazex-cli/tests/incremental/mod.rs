@@ -9,11 +9,7 @@ use serde_json::Value;
 use crate::util::{brazex, duckdb, generate_pair, wait_until};
 
 fn users(ndjson: &Path) -> Vec<Value> {
-    std::fs::read_to_string(ndjson)
-        .expect("ndjson")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect()
+    crate::util::read_users(ndjson)
 }
 
 /// JSON with every object's keys in reverse (sorted) order and white space around

@@ -63,11 +63,7 @@ fn load_into(url: &str, input: &Path, table: &str, extra: &[&str]) -> crate::uti
 }
 
 fn users(ndjson: &Path) -> Vec<Value> {
-    std::fs::read_to_string(ndjson)
-        .expect("ndjson")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect()
+    crate::util::read_users(ndjson)
 }
 
 fn write_users(path: &Path, users: &[Value]) {

@@ -42,6 +42,15 @@ pub fn generate_pair(
     (zip, ndjson)
 }
 
+/// The users of an NDJSON file, one JSON value per line.
+pub fn read_users(ndjson: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(ndjson)
+        .expect("ndjson")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
+}
+
 /// A command line to run.
 #[derive(Debug)]
 pub struct Invocation {
