@@ -136,6 +136,21 @@ impl Incremental {
                 "--delete-missing is for full snapshots; with --changes-since the deletes come with the changes",
             ));
         }
+        // A state is a local folder (it is locked, and switched by a rename); a URL
+        // would otherwise become a folder named `s3:`.
+        for (flag, path) in [
+            ("--state", &out.state),
+            ("--changes-since", &out.changes_since),
+        ] {
+            if let Some(path) = path.as_deref() {
+                let shown = path.to_string_lossy();
+                if shown.contains("://") {
+                    return Err(usage(format!(
+                        "{flag} {shown}: a state is a local folder (it is locked and switched by an atomic rename, which object stores do not offer); give a path"
+                    )));
+                }
+            }
+        }
         let check = |dir: &StateDir, meta: &Meta| -> anyhow::Result<()> {
             match meta.mismatch(key, args.select.as_deref(), out.tables, &same_select) {
                 Some(message) => Err(usage(format!("{}: {message}", dir.path().display()))),

@@ -556,3 +556,40 @@ fn the_prefilter_changes_no_rows() {
     run.assert_exit(1);
     run.assert_stderr_contains("<stdin>:2: invalid JSON");
 }
+
+#[test]
+fn an_output_that_is_a_pipe_or_device_is_written_in_place() {
+    // `-o /dev/null` once replaced the device with a file (a temporary renamed over
+    // it at commit); a FIFO shows the same without touching /dev.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("rows.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(&fifo).expect("read the fifo"))
+    };
+    let run = brazex(&[
+        "process",
+        "-q",
+        &fixture("plain.ndjson"),
+        "-o",
+        fifo.to_str().expect("utf-8"),
+    ])
+    .run();
+    run.assert_success();
+    // (Checked before joining the reader, which waits for ever if no one wrote.)
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::symlink_metadata(&fifo).expect("fifo").file_type();
+    assert!(kind.is_fifo(), "the FIFO is still a FIFO");
+    assert_eq!(reader.join().expect("reader"), expected("all.ndjson"));
+    let names: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert_eq!(names.len(), 1, "no temporary or lock file beside it");
+    // And /dev/null stays a device.
+    let run = brazex(&["process", "-q", &fixture("plain.ndjson"), "-o", "/dev/null"]).run();
+    run.assert_success();
+    let null = std::fs::metadata("/dev/null")
+        .expect("/dev/null")
+        .file_type();
+    assert!(null.is_char_device(), "/dev/null is still a device");
+}

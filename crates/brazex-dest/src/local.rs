@@ -195,8 +195,28 @@ impl Stage {
         Ok(())
     }
 
-    /// Starts writing what will become `dest` when the run commits.
+    /// Starts writing what will become `dest` when the run commits. A `dest` that is
+    /// a device, a pipe or a socket (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is
+    /// written in place, as it goes: there is nothing to stage, and renaming a file
+    /// over `/dev/null` would replace the device.
     pub fn create(&self, dest: &Path) -> Result<StagedFile> {
+        let special = std::fs::metadata(dest)
+            .map(|m| !m.file_type().is_file() && !m.file_type().is_dir())
+            .unwrap_or(false);
+        if special {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(dest)
+                .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
+            return Ok(StagedFile {
+                writer: Some(BufWriter::with_capacity(1 << 20, file)),
+                dest: dest.to_path_buf(),
+                temp: dest.to_path_buf(),
+                id: u64::MAX,
+                shared: self.shared.clone(),
+                in_place: true,
+            });
+        }
         let inside_claimed = self
             .state()
             .claimed_dirs
@@ -224,6 +244,7 @@ impl Stage {
             temp,
             id,
             shared: self.shared.clone(),
+            in_place: false,
         })
     }
 }
@@ -286,6 +307,9 @@ pub struct StagedFile {
     temp: PathBuf,
     id: u64,
     shared: Arc<Shared>,
+    /// A device or a pipe, written directly (see [`Stage::create`]): never
+    /// renamed, synced or removed.
+    in_place: bool,
 }
 
 impl StagedFile {
@@ -321,6 +345,9 @@ impl StagedFile {
             .take()
             .ok_or_else(|| what(io::Error::other("finished twice")))?;
         let file = writer.into_inner().map_err(|e| what(e.into_error()))?;
+        if self.in_place {
+            return Ok(());
+        }
         file.sync_all().map_err(what)?;
         let mut state = self.shared.lock();
         if let Some(staged) = state.files.iter_mut().find(|f| f.id == self.id) {
@@ -333,7 +360,7 @@ impl StagedFile {
 impl Drop for StagedFile {
     /// A file given up before it was finished is removed at once.
     fn drop(&mut self) {
-        if self.writer.take().is_some() {
+        if self.writer.take().is_some() && !self.in_place {
             let mut state = self.shared.lock();
             state.files.retain(|f| f.id != self.id);
             if std::fs::remove_file(&self.temp).is_ok() {

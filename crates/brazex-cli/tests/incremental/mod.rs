@@ -550,4 +550,18 @@ fn changes_need_a_state_and_refuse_what_they_cannot_do() {
     let run = brazex(&["process", s(&n.night2), "--changes-since", s(&state)]).run();
     run.assert_exit(2);
     run.assert_stderr_contains("holds no state yet");
+    // A URL is no state folder (it would have made a local folder `s3:`).
+    let cwd = tempfile::tempdir().expect("tempdir");
+    for flag in ["--state", "--changes-since"] {
+        let run = brazex(&["process", s(&n.night2), flag, "s3://bucket/state/"])
+            .current_dir(cwd.path())
+            .run();
+        run.assert_exit(2);
+        run.assert_stderr_contains("a state is a local folder");
+    }
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).expect("cwd").count(),
+        0,
+        "nothing made"
+    );
 }

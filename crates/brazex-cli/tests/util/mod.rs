@@ -57,6 +57,7 @@ pub struct Invocation {
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
     env: Vec<(String, String)>,
+    dir: Option<PathBuf>,
 }
 
 pub fn brazex(args: &[&str]) -> Invocation {
@@ -64,6 +65,7 @@ pub fn brazex(args: &[&str]) -> Invocation {
         args: args.iter().map(|s| s.to_string()).collect(),
         stdin: None,
         env: Vec::new(),
+        dir: None,
     }
 }
 
@@ -78,8 +80,18 @@ impl Invocation {
         self
     }
 
+    /// Runs in `dir` (to see what a run makes in its working folder).
+    pub fn current_dir(mut self, dir: &std::path::Path) -> Self {
+        self.dir = Some(dir.to_path_buf());
+        self
+    }
+
     pub fn run(self) -> Run {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_brazex"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_brazex"));
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        let mut child = command
             .args(&self.args)
             .env_remove("BRAZE_API_KEY")
             .env_remove("BRAZE_REST_ENDPOINT")
