@@ -42,9 +42,9 @@ night2() { # OUT DIR WITH: one night-2 run, into a scratch folder removed after
         extra=(--changes-since "$scratch/state" --state "$scratch/state")
     fi
     target=(-o "$scratch/out/")
-    [ "$out" = ndjson ] && target=(-o /dev/null)
+    [ "$out" = ndjson ] && target=()
     # shellcheck disable=SC2046
-    "$B" process -q "$dir/night2.zip" $(flags "$out") "${extra[@]}" "${target[@]}"
+    "$B" process -q "$dir/night2.zip" $(flags "$out") "${extra[@]}" "${target[@]}" >/dev/null
     rm -rf "$scratch"
 }
 
@@ -59,9 +59,9 @@ case "$step" in
         for out in select parquet ndjson; do
             rm -rf "$dir/state-$out" "$dir/n1"
             target=(-o "$dir/n1/")
-            [ "$out" = ndjson ] && target=(-o /dev/null)
+            [ "$out" = ndjson ] && target=()
             # shellcheck disable=SC2046
-            "$B" process -q "$dir/night1.zip" $(flags "$out") --state "$dir/state-$out" "${target[@]}"
+            "$B" process -q "$dir/night1.zip" $(flags "$out") --state "$dir/state-$out" "${target[@]}" >/dev/null
             rm -rf "$dir/n1"
         done
         ;;

@@ -294,37 +294,27 @@ fn typed_changes_carry_op_first_and_the_manifest_counts_them() {
     let n = nights(1200);
     let state = n.root.join("state");
     let select = "braze_id,email,purchases[].count,custom_attributes";
-    let first = n.root.join("first");
-    brazex(&[
-        "process",
-        "-q",
-        s(&n.zip),
-        "--state",
-        s(&state),
-        "--select",
-        select,
-        "--format",
-        "parquet",
-        "-o",
-        &format!("{}/", s(&first)),
-    ])
-    .run()
-    .assert_success();
+    // `process INPUT FLAG STATE --select … --format parquet -o DIR/`.
+    let parquet = |input: &Path, flag: &str, dir: &Path| {
+        let dir = format!("{}/", s(dir));
+        brazex(&[
+            "process",
+            "-q",
+            s(input),
+            flag,
+            s(&state),
+            "--select",
+            select,
+            "--format",
+            "parquet",
+            "-o",
+            &dir,
+        ])
+        .run()
+    };
+    parquet(&n.zip, "--state", &n.root.join("first")).assert_success();
     let out = n.root.join("changes");
-    let run = brazex(&[
-        "process",
-        "-q",
-        s(&n.night2),
-        "--changes-since",
-        s(&state),
-        "--select",
-        select,
-        "--format",
-        "parquet",
-        "-o",
-        &format!("{}/", s(&out)),
-    ])
-    .run();
+    let run = parquet(&n.night2, "--changes-since", &out);
     run.assert_success();
     let got = duckdb(
         "import duckdb, sys\n\

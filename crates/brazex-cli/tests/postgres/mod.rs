@@ -66,6 +66,14 @@ fn users(ndjson: &Path) -> Vec<Value> {
     crate::util::read_users(ndjson)
 }
 
+/// How many purchases the users have (the rows of the purchases table).
+fn purchases_of(users: &[Value]) -> usize {
+    users
+        .iter()
+        .map(|u| u["purchases"].as_array().map_or(0, Vec::len))
+        .sum()
+}
+
 fn write_users(path: &Path, users: &[Value]) {
     let text: String = users.iter().map(|u| format!("{u}\n")).collect();
     std::fs::write(path, text).expect("write");
@@ -342,10 +350,7 @@ fn merge_upserts_changed_users_deletes_missing_ones_and_replaces_their_children(
     .collect();
     assert_eq!(got, want);
     // Child rows: exactly night 2's purchases, per user.
-    let purchases: usize = night2
-        .iter()
-        .map(|u| u["purchases"].as_array().map_or(0, Vec::len))
-        .sum();
+    let purchases = purchases_of(&night2);
     assert_eq!(
         psql(&format!("SELECT count(*) FROM {table}_purchases")),
         purchases.to_string()
@@ -434,10 +439,7 @@ fn merge_applies_the_changes_since_a_state_and_append_keeps_them_with_op() {
     .map(str::to_string)
     .collect();
     assert_eq!(got, want, "the table is night 2");
-    let purchases: usize = night2
-        .iter()
-        .map(|u| u["purchases"].as_array().map_or(0, Vec::len))
-        .sum();
+    let purchases = purchases_of(&night2);
     assert_eq!(
         psql(&format!("SELECT count(*) FROM {table}_purchases")),
         purchases.to_string(),
