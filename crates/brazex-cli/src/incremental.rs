@@ -27,7 +27,7 @@ use brazex_core::pipeline::{run_with, BadLine, BadLineSink, OnError, Options, Su
 use brazex_core::select::Selection;
 use brazex_dest::state::{
     compare, partitions_for, replay, Compared, Counts, Digests, Generation, Meta, NewGeneration,
-    ReplayMode, Scratch, SpoolEncoder, SpoolSink, Spooled, StateDir, StateError, BYTES_PER_USER,
+    ReplayMode, Scratch, SpoolEncoder, SpoolSink, StateDir, StateError, BYTES_PER_USER,
     FIRST_PARTITIONS,
 };
 use std::hash::BuildHasher;
@@ -78,7 +78,6 @@ pub struct Incremental {
     /// `None` only for [`check`].
     scratch: Option<Scratch>,
     new: Option<NewGeneration>,
-    spooled: Option<Spooled>,
     compared: Option<Compared>,
     started: SystemTime,
     pub extra: Extra,
@@ -99,16 +98,21 @@ pub fn check(args: &PipelineArgs) -> anyhow::Result<()> {
 }
 
 fn key_field(args: &PipelineArgs) -> KeyField {
-    match args.out.key.unwrap_or(KeyArg::BrazeId) {
-        KeyArg::BrazeId => KeyField::BrazeId,
-        KeyArg::ExternalId => KeyField::ExternalId,
-    }
+    args.out.key.unwrap_or(KeyArg::BrazeId).field()
 }
 
-/// Two `--select`s that make the same rows: the same items, names and pins.
+/// Two `--select`s that make the same rows: the same items, names and pins (not
+/// the same spelling: white space between items does not count).
 fn same_select(a: &str, b: &str) -> bool {
+    let pin_names = |pins: &brazex_core::path::Pins| -> Vec<Option<String>> {
+        pins.iter()
+            .map(|pin| pin.as_ref().map(|(name, _)| name.clone()))
+            .collect()
+    };
     match (parse_select_pinned(a), parse_select_pinned(b)) {
-        (Ok(a), Ok(b)) => format!("{a:?}") == format!("{b:?}"),
+        (Ok((items_a, pins_a)), Ok((items_b, pins_b))) => {
+            items_a == items_b && pin_names(&pins_a) == pin_names(&pins_b)
+        }
         _ => a == b,
     }
 }
@@ -233,7 +237,6 @@ impl Incremental {
             since_is_state,
             scratch,
             new: None,
-            spooled: None,
             compared: None,
             started: SystemTime::now(),
             extra: Extra {
@@ -254,13 +257,9 @@ impl Incremental {
     fn state_dir(&self) -> Option<&StateDir> {
         match (&self.state, &self.since) {
             (Some(dir), _) => Some(dir),
-            (None, Some((dir, _))) if self.writes_state() => Some(dir),
+            (None, Some((dir, _))) if self.since_is_state => Some(dir),
             _ => None,
         }
-    }
-
-    fn writes_state(&self) -> bool {
-        self.state.is_some() || self.since_is_state
     }
 
     /// Passes 1 and 2 up to the replay: returns pass 2's inputs and options.
@@ -352,7 +351,6 @@ impl Incremental {
         self.extra.changes =
             (self.mode == ReplayMode::Changes).then(|| self.changes_json(&compared.counts));
         self.extra.pass_one = Some(pass_one);
-        self.spooled = Some(spooled);
         self.compared = Some(compared);
         self.new = new;
 
@@ -437,7 +435,6 @@ impl Incremental {
                 counts.inserts + counts.updates + counts.unchanged
             ),
         })
-        .filter(|_| self.new.is_some() || self.mode == ReplayMode::Changes)
     }
 
     /// Once the output has committed: makes the new state current.
@@ -455,7 +452,7 @@ impl Incremental {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         let meta = Meta {
-            format: 1,
+            format: brazex_dest::state::FORMAT,
             key: self.key.name().to_string(),
             select: args.select.clone(),
             filter: args.where_.clone(),
@@ -482,5 +479,24 @@ fn state_error(e: StateError) -> anyhow::Error {
         StateError::Mismatch { .. } => usage(e.to_string()),
         StateError::Pipeline(e) => e.into(),
         StateError::Damaged { .. } => anyhow::Error::new(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_select;
+
+    #[test]
+    fn selections_compare_by_items_and_pins_not_spelling() {
+        assert!(same_select(
+            "braze_id,email,age=custom_attributes.age:int",
+            "braze_id, email,  age=custom_attributes.age:int"
+        ));
+        assert!(!same_select(
+            "braze_id,age=custom_attributes.age:int",
+            "braze_id,age=custom_attributes.age:float"
+        ));
+        assert!(!same_select("braze_id,email", "email,braze_id"));
+        assert!(!same_select("braze_id,mail=email", "braze_id,email"));
     }
 }

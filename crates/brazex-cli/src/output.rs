@@ -203,6 +203,16 @@ pub enum KeyArg {
     ExternalId,
 }
 
+impl KeyArg {
+    /// The field the key is read from (and, in a database, the key column).
+    pub fn field(self) -> brazex_core::fingerprint::KeyField {
+        match self {
+            KeyArg::BrazeId => brazex_core::fingerprint::KeyField::BrazeId,
+            KeyArg::ExternalId => brazex_core::fingerprint::KeyField::ExternalId,
+        }
+    }
+}
+
 impl Default for OutputArgs {
     /// The flags' defaults: plain NDJSON.
     fn default() -> Self {

@@ -60,10 +60,7 @@ fn load_options(args: &PipelineArgs) -> anyhow::Result<LoadOptions> {
             "--key is for --load merge (and the users of --state and --changes-since)",
         ));
     }
-    let key = match out.key.unwrap_or(KeyArg::BrazeId) {
-        KeyArg::BrazeId => "braze_id",
-        KeyArg::ExternalId => "external_id",
-    };
+    let key = out.key.unwrap_or(KeyArg::BrazeId).field().name();
     Ok(LoadOptions {
         table: TableName::parse(out.table.as_deref().unwrap_or("braze_users"))?,
         mode,

@@ -18,8 +18,8 @@ use brazex_core::error::{LinePlace, Result};
 
 use super::spool::KNOWN;
 use super::{
-    io_error, open_reader, read_key, read_u128, read_u64, write_key, Generation, NewGeneration,
-    Scratch, Spooled,
+    io_error, open_reader, read_key, read_u128, read_u64, read_user, write_key, Generation,
+    NewGeneration, Scratch, Spooled,
 };
 
 /// What the replay does with a row (the rows without an op are unchanged).
@@ -44,7 +44,7 @@ impl Op {
 }
 
 /// The change counts of a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
     pub inserts: u64,
     pub updates: u64,
@@ -93,13 +93,9 @@ pub fn compare(
     let mut duplicate: Option<Duplicate> = None;
     let mut skipped = Vec::new();
     let partitions = spooled.parts.len();
-    if let Some(old) = old.filter(|old| old.meta.partitions != partitions) {
+    if old.is_some_and(|old| old.meta.partitions != partitions) {
         return Err(brazex_core::Error::Internal(
-            if old.meta.partitions > partitions {
-                "the run's partitions are fewer than the state's"
-            } else {
-                "the run's partitions are more than the state's"
-            },
+            "the run's keys were cut into another number of partitions than the state's",
         ));
     }
     let mut ops = Vec::with_capacity(partitions);
@@ -107,23 +103,24 @@ pub fn compare(
     let mut key = Vec::new();
     for p in 0..partitions {
         cancel::check()?;
-        // The old partition: key → (fingerprint, line hash, position); which were
-        // seen tonight.
+        // The old partition: key → (fingerprint, line hash, position), and where each
+        // of its users was first seen tonight.
         let mut before: HashMap<Vec<u8>, (u128, u64, usize)> = HashMap::new();
-        let mut seen = Vec::new();
+        let mut seen: Vec<Option<(u32, u64)>> = Vec::new();
         if let Some(old) = old {
             let path = old.part(p);
             let mut input = open_reader(&path)?;
-            while read_key(&mut input, &mut key).map_err(|e| io_error("read", &path, e))? {
-                let fp = read_u128(&mut input).map_err(|e| io_error("read", &path, e))?;
-                let raw = read_u64(&mut input).map_err(|e| io_error("read", &path, e))?;
+            while let Some((fp, raw)) =
+                read_user(&mut input, &mut key).map_err(|e| io_error("read", &path, e))?
+            {
                 before.insert(key.clone(), (fp, raw, seen.len()));
-                seen.push(false);
+                seen.push(None);
             }
         }
         let (ops_path, mut ops_out) = scratch.create(&format!("ops-{p:03}"))?;
-        let mut first_seq: HashMap<Vec<u8>, (u32, u64)> = HashMap::new();
-        let place = |entry: u32, line: u64| LinePlace {
+        // Tonight's users the state did not have, and where each was first seen.
+        let mut added: HashMap<Vec<u8>, (u32, u64)> = HashMap::new();
+        let place = |(entry, line): (u32, u64)| LinePlace {
             entry: spooled
                 .entries
                 .get(entry as usize)
@@ -133,40 +130,36 @@ pub fn compare(
         };
         let run_path = &spooled.parts[p];
         let mut input = open_reader(run_path)?;
-        let read_error = |e| io_error("read", run_path, e);
-        while read_key(&mut input, &mut key).map_err(read_error)? {
-            let mut fp = read_u128(&mut input).map_err(read_error)?;
-            let raw = read_u64(&mut input).map_err(read_error)?;
-            let seq = read_u64(&mut input).map_err(read_error)?;
-            let mut more = [0u8; 13];
-            input.read_exact(&mut more).map_err(read_error)?;
-            let in_spool = more[0];
-            let entry = u32::from_le_bytes([more[1], more[2], more[3], more[4]]);
-            let mut line = [0u8; 8];
-            line.copy_from_slice(&more[5..]);
-            let line = u64::from_le_bytes(line);
-            if let Some(&(first_entry, first_line)) = first_seq.get(&key) {
+        while let Some(row) =
+            read_row(&mut input, &mut key).map_err(|e| io_error("read", run_path, e))?
+        {
+            let old_user = before.get(&key).copied();
+            let first = match old_user {
+                Some((_, _, at)) => seen[at],
+                None => added.get(&key).copied(),
+            };
+            if let Some(first) = first {
                 counts.duplicates += 1;
-                if duplicate.as_ref().is_none_or(|d| seq < d.seq) {
+                if duplicate.as_ref().is_none_or(|d| row.seq < d.seq) {
                     duplicate = Some(Duplicate {
                         key: String::from_utf8_lossy(&key).into_owned(),
-                        seq,
-                        place: place(entry, line),
-                        first: place(first_entry, first_line),
+                        seq: row.seq,
+                        place: place(row.at),
+                        first: place(first),
                     });
                 }
                 if skip_duplicates {
-                    skipped.push((seq, place(entry, line)));
-                    write_op(&mut ops_out, seq, Op::Skip)
+                    skipped.push((row.seq, place(row.at)));
+                    write_op(&mut ops_out, row.seq, Op::Skip)
                         .map_err(|e| io_error("write", &ops_path, e))?;
                 }
                 continue;
             }
-            first_seq.insert(key.clone(), (entry, line));
-            let op = match (before.get(&key), in_spool) {
+            let mut fp = row.fp;
+            let op = match (old_user, row.spooled) {
                 // The line the state had: the state's fingerprint is its.
-                (Some(&(old_fp, old_raw, at)), KNOWN) if old_raw == raw => {
-                    seen[at] = true;
+                (Some((old_fp, old_raw, at)), KNOWN) if old_raw == row.raw => {
+                    seen[at] = Some(row.at);
                     fp = old_fp;
                     None
                 }
@@ -178,9 +171,12 @@ pub fn compare(
                         "a row's digest collided with the earlier state's (about once in 2^64 rows); run again: the next run draws another salt",
                     ))
                 }
-                (None, _) => Some(Op::Insert),
-                (Some(&(old_fp, _, at)), _) => {
-                    seen[at] = true;
+                (None, _) => {
+                    added.insert(key.clone(), row.at);
+                    Some(Op::Insert)
+                }
+                (Some((old_fp, _, at)), _) => {
+                    seen[at] = Some(row.at);
                     (old_fp != fp).then_some(Op::Update)
                 }
             };
@@ -190,10 +186,10 @@ pub fn compare(
                 None => counts.unchanged += 1,
             }
             if let (Some(op), true) = (op, changes) {
-                write_op(&mut ops_out, seq, op).map_err(|e| io_error("write", &ops_path, e))?;
+                write_op(&mut ops_out, row.seq, op).map_err(|e| io_error("write", &ops_path, e))?;
             }
             if let Some(new) = new.as_deref_mut() {
-                new.write(&key, fp, raw)?;
+                new.write(&key, fp, row.raw)?;
             }
         }
         ops_out
@@ -202,14 +198,15 @@ pub fn compare(
         ops.push(ops_path);
         // The users of the old partition that tonight's export does not have, in the
         // old state's order.
-        if let Some(old) = old.filter(|_| seen.iter().any(|s| !s)) {
+        if let Some(old) = old.filter(|_| seen.iter().any(Option::is_none)) {
             let path = old.part(p);
             let mut input = open_reader(&path)?;
             let mut at = 0;
-            while read_key(&mut input, &mut key).map_err(|e| io_error("read", &path, e))? {
-                read_u128(&mut input).map_err(|e| io_error("read", &path, e))?;
-                read_u64(&mut input).map_err(|e| io_error("read", &path, e))?;
-                if !seen[at] {
+            while read_user(&mut input, &mut key)
+                .map_err(|e| io_error("read", &path, e))?
+                .is_some()
+            {
+                if seen[at].is_none() {
                     counts.deletes += 1;
                     write_key(&mut deletes, &key)
                         .map_err(|e| io_error("write", &deletes_path, e))?;
@@ -229,6 +226,37 @@ pub fn compare(
         ops,
         deletes: deletes_path,
     })
+}
+
+/// A row of a run partition (see `spool`): its key is read into the caller's buffer.
+struct RunRow {
+    fp: u128,
+    raw: u64,
+    seq: u64,
+    spooled: u8,
+    /// Entry and line.
+    at: (u32, u64),
+}
+
+fn read_row(input: &mut impl Read, key: &mut Vec<u8>) -> std::io::Result<Option<RunRow>> {
+    if !read_key(input, key)? {
+        return Ok(None);
+    }
+    let (fp, raw, seq) = (read_u128(input)?, read_u64(input)?, read_u64(input)?);
+    let mut more = [0u8; 13];
+    input.read_exact(&mut more)?;
+    let mut line = [0u8; 8];
+    line.copy_from_slice(&more[5..]);
+    Ok(Some(RunRow {
+        fp,
+        raw,
+        seq,
+        spooled: more[0],
+        at: (
+            u32::from_le_bytes([more[1], more[2], more[3], more[4]]),
+            u64::from_le_bytes(line),
+        ),
+    }))
 }
 
 fn write_op(out: &mut BufWriter<std::fs::File>, seq: u64, op: Op) -> std::io::Result<()> {

@@ -17,7 +17,7 @@
 use brazex_core::error::Result;
 use brazex_core::fingerprint::digest;
 
-use super::{io_error, open_reader, read_key, read_u128, read_u64, Generation};
+use super::{io_error, open_reader, read_user, Generation};
 
 /// Bytes per user a [`Digests`] takes.
 pub const BYTES_PER_USER: u64 = 9;
@@ -45,9 +45,9 @@ impl Digests {
         for p in 0..generation.meta.partitions {
             let path = generation.part(p);
             let mut input = open_reader(&path)?;
-            while read_key(&mut input, &mut key).map_err(|e| io_error("read", &path, e))? {
-                read_u128(&mut input).map_err(|e| io_error("read", &path, e))?;
-                let raw = read_u64(&mut input).map_err(|e| io_error("read", &path, e))?;
+            while let Some((_, raw)) =
+                read_user(&mut input, &mut key).map_err(|e| io_error("read", &path, e))?
+            {
                 sorted.push(digest(salt, &key, u128::from(raw)));
             }
         }

@@ -65,8 +65,8 @@ pub fn partitions_for(users: u64) -> usize {
         .min(MAX_PARTITIONS)
 }
 
-/// The version of the files of a generation; a state of another version is refused.
-const FORMAT: u32 = 1;
+/// The layout of a generation this brazex writes and reads (`state.json`'s `format`).
+pub const FORMAT: u32 = 1;
 
 const CURRENT: &str = "CURRENT";
 const LOCK: &str = ".brazex-state.lock";
@@ -249,11 +249,7 @@ impl StateDir {
                 || name.starts_with(".CURRENT.");
             if stale {
                 let path = entry.path();
-                let removed = match path.is_dir() {
-                    true => fs::remove_dir_all(&path),
-                    false => fs::remove_file(&path),
-                };
-                removed.map_err(|e| io_error("remove", &path, e))?;
+                remove(&path).map_err(|e| io_error("remove", &path, e))?;
                 self.cleaned.push(path);
             }
         }
@@ -339,6 +335,14 @@ struct ScratchUndo {
     paths: Mutex<Vec<PathBuf>>,
 }
 
+/// Removes a file, or a folder and all it holds.
+fn remove(path: &Path) -> io::Result<()> {
+    match path.is_dir() {
+        true => fs::remove_dir_all(path),
+        false => fs::remove_file(path),
+    }
+}
+
 impl Undo for ScratchUndo {
     fn undo(&self) -> Undone {
         let mut undone = Undone::default();
@@ -347,11 +351,7 @@ impl Undo for ScratchUndo {
             Err(_) => return undone,
         };
         for path in paths {
-            let removed = match path.is_dir() {
-                true => fs::remove_dir_all(&path),
-                false => fs::remove_file(&path),
-            };
-            match removed {
+            match remove(&path) {
                 Ok(()) => undone.removed.push(path.display().to_string()),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => undone.left.push(format!("{}: {e}", path.display())),
@@ -523,6 +523,15 @@ fn read_key(input: &mut impl Read, key: &mut Vec<u8>) -> io::Result<bool> {
     key.resize(usize::from(u16::from_le_bytes(len)), 0);
     input.read_exact(key)?;
     Ok(true)
+}
+
+/// Reads a user of a generation's partition into `key`: its fingerprint and line hash;
+/// `None` at the end of the file.
+fn read_user(input: &mut impl Read, key: &mut Vec<u8>) -> io::Result<Option<(u128, u64)>> {
+    if !read_key(input, key)? {
+        return Ok(None);
+    }
+    Ok(Some((read_u128(input)?, read_u64(input)?)))
 }
 
 fn read_u128(input: &mut impl Read) -> io::Result<u128> {

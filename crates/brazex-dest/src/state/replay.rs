@@ -20,7 +20,7 @@ use brazex_core::fingerprint::KeyField;
 use brazex_core::input::{Input, StreamInput};
 
 use super::compare::{Compared, Op};
-use super::spool::get_varint;
+use super::spool::{next_row, Frame};
 use super::{io_error, open_reader, read_key, Spooled};
 
 /// What pass 2 writes.
@@ -92,20 +92,11 @@ pub fn replay(
     Ok(inputs)
 }
 
-/// A spool frame's header.
-#[derive(Debug, Clone, Copy)]
-struct Header {
-    entry: u32,
-    first: u64,
-    rows: u32,
-    len: u32,
-}
-
 struct Cursor {
     path: PathBuf,
     spool: BufReader<File>,
     /// The next frame's header, once read.
-    header: Option<Header>,
+    header: Option<Frame>,
     /// The current frame's rows, decompressed; `pos` the next row's offset.
     rows: Vec<u8>,
     pos: usize,
@@ -125,29 +116,10 @@ struct Cursor {
 }
 
 impl Cursor {
-    fn error(&self, message: &str) -> io::Error {
-        io::Error::other(format!("{}: {message}", self.path.display()))
-    }
-
     /// The next frame's header, if the spool has one.
-    fn peek(&mut self) -> io::Result<Option<Header>> {
+    fn peek(&mut self) -> io::Result<Option<Frame>> {
         if self.header.is_none() {
-            let mut bytes = [0u8; 20];
-            match self.spool.read_exact(&mut bytes) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-                Err(e) => return Err(e),
-            }
-            let u32_at =
-                |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-            let mut first = [0u8; 8];
-            first.copy_from_slice(&bytes[4..12]);
-            self.header = Some(Header {
-                entry: u32_at(0),
-                first: u64::from_le_bytes(first),
-                rows: u32_at(12),
-                len: u32_at(16),
-            });
+            self.header = Frame::read(&mut self.spool)?;
         }
         Ok(self.header)
     }
@@ -170,9 +142,7 @@ impl Cursor {
                 let Some(header) = self.header.take() else {
                     break;
                 };
-                let mut payload = vec![0u8; header.len as usize];
-                self.spool.read_exact(&mut payload)?;
-                self.rows = zstd::stream::decode_all(payload.as_slice())?;
+                self.rows = header.rows(&mut self.spool)?;
                 self.pos = 0;
                 self.left = header.rows;
                 self.frame_entry = header.entry;
@@ -183,15 +153,11 @@ impl Cursor {
                 }
                 continue;
             }
-            let (Some(index), Some(line), Some(len)) = (
-                get_varint(&self.rows, &mut self.pos),
-                get_varint(&self.rows, &mut self.pos),
-                get_varint(&self.rows, &mut self.pos),
-            ) else {
-                return Err(self.error("a spooled row is cut short"));
-            };
-            let Some(text) = self.rows.get(self.pos..self.pos + len as usize) else {
-                return Err(self.error("a spooled row is cut short"));
+            let Some((index, line, text)) = next_row(&self.rows, &mut self.pos) else {
+                return Err(io::Error::other(format!(
+                    "{}: a spooled row is cut short",
+                    self.path.display()
+                )));
             };
             while self.line < line {
                 self.out.push(b'\n');
@@ -207,7 +173,6 @@ impl Cursor {
             }
             self.out.push(b'\n');
             self.line = line + 1;
-            self.pos += len as usize;
             self.left -= 1;
         }
         Ok(!self.out.is_empty())
@@ -358,40 +323,24 @@ pub fn for_rows(spooled: &Spooled, seqs: &[u64], each: EachRow<'_>) -> Result<()
     let mut input = open_reader(path)?;
     let damaged = || io_error("read", path, io::Error::other("the spool is cut short"));
     let mut wanted = seqs.iter().copied().peekable();
-    let mut header = [0u8; 20];
     // Rare (errors and skipped repeats): every frame up to the last row wanted is
     // read; a frame's rows are those of its block that were spooled.
     while wanted.peek().is_some() {
-        match input.read_exact(&mut header) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(io_error("read", path, e)),
-        }
-        let u32_at =
-            |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&header[4..12]);
-        let (entry, first, rows, len) = (
-            u32_at(0) as usize,
-            u64::from_le_bytes(first),
-            u32_at(12),
-            u32_at(16) as usize,
-        );
-        let mut payload = vec![0u8; len];
-        input
-            .read_exact(&mut payload)
+        let Some(frame) = Frame::read(&mut input).map_err(|e| io_error("read", path, e))? else {
+            break;
+        };
+        let rows = frame
+            .rows(&mut input)
             .map_err(|e| io_error("read", path, e))?;
-        let rows_data =
-            zstd::stream::decode_all(payload.as_slice()).map_err(|e| io_error("read", path, e))?;
-        let label = spooled.entries.get(entry).cloned().ok_or_else(damaged)?;
+        let label = spooled
+            .entries
+            .get(frame.entry as usize)
+            .cloned()
+            .ok_or_else(damaged)?;
         let mut pos = 0;
-        for _ in 0..rows {
-            let index = get_varint(&rows_data, &mut pos).ok_or_else(damaged)?;
-            let line = get_varint(&rows_data, &mut pos).ok_or_else(damaged)?;
-            let len = get_varint(&rows_data, &mut pos).ok_or_else(damaged)? as usize;
-            let text = rows_data.get(pos..pos + len).ok_or_else(damaged)?;
-            pos += len;
-            let seq = first + index;
+        for _ in 0..frame.rows {
+            let (index, line, text) = next_row(&rows, &mut pos).ok_or_else(damaged)?;
+            let seq = frame.first + index;
             while wanted.peek().is_some_and(|&w| w < seq) {
                 // Not spooled: not a row this can tell about.
                 wanted.next();

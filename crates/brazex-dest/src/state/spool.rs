@@ -19,7 +19,7 @@
 //! line), entry (u32), line (u64): where the row was, for repeated keys.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -112,6 +112,65 @@ pub(super) fn get_varint(data: &[u8], pos: &mut usize) -> Option<u64> {
     }
 }
 
+/// A spool frame's header: the entry, the seq of the block's first row, the rows
+/// spooled, and the compressed length that follows.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Frame {
+    pub entry: u32,
+    pub first: u64,
+    pub rows: u32,
+    pub len: u32,
+}
+
+impl Frame {
+    fn to_bytes(self) -> [u8; 20] {
+        let mut bytes = [0u8; 20];
+        bytes[..4].copy_from_slice(&self.entry.to_le_bytes());
+        bytes[4..12].copy_from_slice(&self.first.to_le_bytes());
+        bytes[12..16].copy_from_slice(&self.rows.to_le_bytes());
+        bytes[16..].copy_from_slice(&self.len.to_le_bytes());
+        bytes
+    }
+
+    /// The next frame's header; `None` at the end of the spool.
+    pub(super) fn read(input: &mut impl Read) -> io::Result<Option<Frame>> {
+        let mut bytes = [0u8; 20];
+        match input.read_exact(&mut bytes) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let u32_at =
+            |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&bytes[4..12]);
+        Ok(Some(Frame {
+            entry: u32_at(0),
+            first: u64::from_le_bytes(first),
+            rows: u32_at(12),
+            len: u32_at(16),
+        }))
+    }
+
+    /// Reads the frame's rows (after its header) and decompresses them.
+    pub(super) fn rows(&self, input: &mut impl Read) -> io::Result<Vec<u8>> {
+        let mut payload = vec![0u8; self.len as usize];
+        input.read_exact(&mut payload)?;
+        zstd::stream::decode_all(payload.as_slice())
+    }
+}
+
+/// The spooled row at `*pos` of a frame's rows: its index in the block, its line and
+/// its text; `None` when the rows are cut short.
+pub(super) fn next_row<'a>(rows: &'a [u8], pos: &mut usize) -> Option<(u64, u64, &'a [u8])> {
+    let index = get_varint(rows, pos)?;
+    let line = get_varint(rows, pos)?;
+    let len = usize::try_from(get_varint(rows, pos)?).ok()?;
+    let text = rows.get(*pos..pos.checked_add(len)?)?;
+    *pos += len;
+    Some((index, line, text))
+}
+
 impl Encoder for SpoolEncoder {
     type Block = SpoolBlock;
 
@@ -194,7 +253,6 @@ pub struct SpoolSink {
     /// Which entries have rows in the spool.
     spooled_entries: Vec<bool>,
     rows: u64,
-    spool_bytes: u64,
 }
 
 /// What pass 1 left: the spool, the partitions, and the entries' names in order.
@@ -207,8 +265,6 @@ pub struct Spooled {
     pub(super) spooled_entries: Vec<bool>,
     /// Rows read.
     pub rows: u64,
-    /// Bytes of the spool file (the scratch disk pass 1 took, with the partitions).
-    pub spool_bytes: u64,
 }
 
 impl SpoolSink {
@@ -231,7 +287,6 @@ impl SpoolSink {
             entries: Vec::new(),
             spooled_entries: Vec::new(),
             rows: 0,
-            spool_bytes: 0,
         })
     }
 
@@ -252,7 +307,6 @@ impl SpoolSink {
             entries: self.entries,
             spooled_entries: self.spooled_entries,
             rows: self.rows,
-            spool_bytes: self.spool_bytes,
         })
     }
 }
@@ -276,14 +330,15 @@ impl Sink<SpoolBlock> for SpoolSink {
             let spool_error = |e| io_error("write", &self.spool_path, e);
             let len = u32::try_from(payload.len())
                 .map_err(|_| Error::Internal("a spool block over 4 GiB"))?;
-            let mut header = [0u8; 20];
-            header[..4].copy_from_slice(&entry_index.to_le_bytes());
-            header[4..12].copy_from_slice(&first.to_le_bytes());
-            header[12..16].copy_from_slice(&block.spooled.to_le_bytes());
-            header[16..].copy_from_slice(&len.to_le_bytes());
+            let header = Frame {
+                entry: entry_index,
+                first,
+                rows: block.spooled,
+                len,
+            }
+            .to_bytes();
             self.spool.write_all(&header).map_err(spool_error)?;
             self.spool.write_all(&payload).map_err(spool_error)?;
-            self.spool_bytes += (header.len() + payload.len()) as u64;
         }
 
         let keys = &block.keys;
