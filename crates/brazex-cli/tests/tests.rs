@@ -441,6 +441,16 @@ fn where_filters_like_an_independent_computation() {
             }),
         ),
         (
+            // The same pattern as a raw string: the backslash as written.
+            r#"email ~ r"@(gmail|yahoo)\.com$" or phone == null"#,
+            Box::new(|u| {
+                let email = u["email"].as_str().unwrap_or("");
+                email.ends_with("@gmail.com")
+                    || email.ends_with("@yahoo.com")
+                    || u["phone"].is_null()
+            }),
+        ),
+        (
             r#"random_bucket < 5000 and not (devices[].os startswith "iOS")"#,
             Box::new(|u| {
                 u["random_bucket"].as_i64().is_some_and(|b| b < 5000)

@@ -138,6 +138,8 @@ pub(crate) fn token(input: &str, pos: usize) -> Result<Token, SyntaxError> {
             }
             return string(input, start);
         }
+        // `r"…"` / `r'…'`: a raw string (no escapes), for regular expressions.
+        'r' | 'R' if matches!(two, Some(b'"' | b'\'')) => return raw_string(input, start),
         '0'..='9' => return num(input, start),
         '-' if two.is_some_and(|b| b.is_ascii_digit()) => return num(input, start),
         c if is_bare_key_char(c) => return word(input, start),
@@ -227,7 +229,8 @@ fn string(input: &str, start: usize) -> Result<Token, SyntaxError> {
                 input,
                 at,
                 "invalid escape in string: strings take JSON escapes \
-                 (\\\" \\' \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX); write \\\\ for a backslash",
+                 (\\\" \\' \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX); write \\\\ for a backslash, \
+                 or a raw string r\"...\" (no escapes) for a regular expression",
             )
         };
         let e = chars.next().map(|(_, e)| e).ok_or_else(bad)?;
@@ -268,6 +271,24 @@ fn string(input: &str, start: usize) -> Result<Token, SyntaxError> {
         tok: Tok::Str(out),
         start,
         end,
+    })
+}
+
+/// A raw string literal, `r"…"` or `r'…'`: the text up to the next quote of the
+/// same kind, as written (a backslash is a backslash), so that a regular expression
+/// needs no second escaping (`r"\.com$"`). A pattern with a `"` is written in `r'…'`.
+fn raw_string(input: &str, start: usize) -> Result<Token, SyntaxError> {
+    let open = start + 1;
+    let quote = input.as_bytes()[open];
+    let close = input.as_bytes()[open + 1..]
+        .iter()
+        .position(|&b| b == quote)
+        .map(|i| open + 1 + i)
+        .ok_or_else(|| SyntaxError::new(input, start, "unterminated raw string"))?;
+    Ok(Token {
+        tok: Tok::Str(input[open + 1..close].to_string()),
+        start,
+        end: close + 1,
     })
 }
 

@@ -16,7 +16,8 @@
 //! cmp     := "==" | "=" | "!=" | "<>" | "<" | "<=" | ">" | ">=" | "~"
 //!          | "contains" | "startswith" | "endswith"
 //! operand := path | literal | "ago" "(" duration ")"      duration: 90s, 15m, 36h, 7d
-//! literal := string ('…' or "…", JSON escapes) | number | true | false | null
+//! literal := string ('…' or "…", JSON escapes) | raw | number | true | false | null
+//! raw     := r"…" | r'…'    (no escapes: up to the next quote of its kind; for regexes)
 //! path    := as in --select: keys joined by ".", key[] over array elements, "quoted keys"
 //! ```
 //! Keywords are case-insensitive. A bare word that spells a keyword (`null`, `not`,

@@ -284,6 +284,31 @@ fn filter_escapes_in_strings() {
 }
 
 #[test]
+fn raw_strings_take_backslashes_as_written() {
+    check_table(&[
+        // The pattern `\d` without JSON's second escaping.
+        (r#"external_id ~ r"^u\d+$""#, true),
+        (r#"external_id ~ r'^u\d+$'"#, true),
+        (r#"external_id ~ "^u\\d+$""#, true),
+        (r#"country ~ r"\d""#, false),
+        (r#"created_at ~ r"^2023-\d{2}-15T""#, true),
+        (r#"purchases[].name ~ R"^sku_\w+$""#, true),
+        // No escapes at all: `\"` is a backslash, then the end of the string.
+        (r#"custom_attributes.quote == r'a"b\c'"#, true),
+        (r#"r"\u0055S" == "\\u0055S""#, true),
+        (r#"r"" == """#, true),
+        (r#"country in [r"US", r'CA']"#, true),
+        // `r` alone is still a path (a key named r).
+        ("r == null", true),
+        ("not exists(r)", true),
+    ]);
+    let mut parser = RecordParser::default();
+    let record = parser.parse(br#"{"r": 1}"#).expect("json");
+    let filter = Filter::parse("r == 1").expect("parses");
+    assert!(filter.matches(&record, &mut FilterScratch::default()));
+}
+
+#[test]
 fn filter_existential_paths() {
     check_table(&[
         (r#"purchases[].name == "gift""#, true),
@@ -526,7 +551,8 @@ const EXPECTED_LITERAL: &str = "expected a literal (a string, a number, true, fa
 const AFTER_BARE: &str = "expected a comparison operator, 'and', 'or' or the end of the expression";
 const AFTER_TEST: &str = "expected 'and', 'or' or the end of the expression";
 const BAD_ESCAPE: &str = "invalid escape in string: strings take JSON escapes \
-                          (\\\" \\' \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX); write \\\\ for a backslash";
+                          (\\\" \\' \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX); write \\\\ for a backslash, \
+                          or a raw string r\"...\" (no escapes) for a regular expression";
 const BAD_DURATION: &str =
     "expected a duration: a whole number and a unit s, m, h or d (90s, 15m, 36h, 7d)";
 
@@ -582,6 +608,8 @@ fn filter_parse_errors() {
         ("country == \"US", 11, "unterminated string"),
         (r#"x == "a\""#, 5, "unterminated string"),
         (r#"country ~ "\d+""#, 11, BAD_ESCAPE),
+        (r#"country ~ r"\d+"#, 10, "unterminated raw string"),
+        (r#"country ~ r'a"#, 10, "unterminated raw string"),
         (r#"x == 'a\x'"#, 7, BAD_ESCAPE),
         (r#"x == "\u12""#, 6, BAD_ESCAPE),
         (r#"x == "\u12G4""#, 6, BAD_ESCAPE),
