@@ -40,6 +40,25 @@ pub enum Command {
     /// Print the schema a CSV or Parquet run would use (JSON, the manifest's columns
     /// form), for review and for --schema; or compare two schemas with --diff.
     Schema(Box<SchemaArgs>),
+    /// Print a shell completion script (source it, or install it where the shell
+    /// looks: e.g. `brazex completions bash > /etc/bash_completion.d/brazex`).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff; `brazex manpage | man -l -`).
+    Manpage(ManpageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// Write brazex.1 and a page per command (brazex-run.1, …) into DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// What to do with a line that is not a JSON object.

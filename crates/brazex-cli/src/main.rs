@@ -11,6 +11,7 @@ mod output;
 mod postgres;
 mod process;
 mod schema;
+mod shell;
 mod signals;
 mod sim;
 
@@ -36,6 +37,8 @@ fn main() {
         Command::Generate(args) => generate::generate(args),
         Command::Demo(args) => demo::demo(args),
         Command::Schema(args) => schema::schema(args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Manpage(args) => shell::manpage(args),
     };
     if let Err(error) = result {
         let (code, report) = exit::code(&error);

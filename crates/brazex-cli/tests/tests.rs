@@ -8,6 +8,7 @@ mod postgres;
 mod reliability;
 mod run;
 mod schema;
+mod shell;
 mod stores;
 mod util;
 
