@@ -24,6 +24,7 @@ use brazex_core::table::{infer_plan, Plan};
 use brazex_dest::manifest::{Manifest, MANIFEST};
 use brazex_dest::parts::{ByteSink, Compress, PartOptions, Parts};
 use brazex_dest::{Location, Run, StoreOptions, Target};
+use brazex_parquet::ipc::ArrowSink;
 use brazex_parquet::{Codec, ParquetEncoder, ParquetOptions, ParquetSink};
 use clap::{Args, ValueEnum};
 
@@ -44,6 +45,9 @@ pub enum FormatArg {
     Csv,
     /// Typed, compressed, columnar Parquet.
     Parquet,
+    /// An Arrow IPC stream of the Parquet schema's record batches (for pyarrow,
+    /// polars, DuckDB): to stdout, a file (.arrow) or a folder of parts.
+    Arrow,
 }
 
 /// `--custom-attributes`.
@@ -106,7 +110,7 @@ pub struct OutputArgs {
     pub compression: Option<CodecArg>,
 
     /// Most rows in a Parquet row group (a row group is also closed at
-    /// --row-group-bytes).
+    /// --row-group-bytes), or in an Arrow record batch.
     #[arg(long, value_name = "N", default_value_t = 122_880, value_parser = clap::value_parser!(u64).range(1..))]
     pub row_group_rows: u64,
 
@@ -496,6 +500,11 @@ pub fn write(
             "--compress is for NDJSON and CSV; Parquet pages are compressed with --compression",
         ));
     }
+    if out.format == FormatArg::Arrow && out.compress.is_some() {
+        return Err(usage(
+            "--compress is for NDJSON and CSV; an Arrow stream is written uncompressed (readers map it as is)",
+        ));
+    }
     if out.format != FormatArg::Parquet && out.compression.is_some() {
         return Err(usage(
             "--compression is for --format parquet (see --compress)",
@@ -528,6 +537,7 @@ pub fn write(
         FormatArg::Ndjson => "ndjson",
         FormatArg::Csv => "csv",
         FormatArg::Parquet => "parquet",
+        FormatArg::Arrow => "arrow",
     };
     let part_options = PartOptions {
         ext: ext.into(),
@@ -595,6 +605,21 @@ pub fn write(
             // Each block becomes one record batch per table, and Arrow and Parquet have
             // a fixed cost per batch and column (about 10 % of the time at 512 KiB):
             // larger blocks amortize it, for a few MiB more in flight.
+            let options = Options {
+                block_bytes: options.block_bytes.max(PARQUET_BLOCK_BYTES),
+                ..options.clone()
+            };
+            let summary;
+            (summary, rest) = run_typed(
+                inputs, &options, plan, max_keys, &make, &mut sink, bad_lines,
+            )?;
+            (summary, sink.finish()?)
+        }
+        (FormatArg::Arrow, Some(plan)) => {
+            let batch_rows = usize::try_from(out.row_group_rows).unwrap_or(usize::MAX);
+            let mut sink = ArrowSink::new(plan, parts, batch_rows);
+            let make = || ParquetEncoder::for_arrow(plan.clone());
+            // Larger blocks make larger batches, as for Parquet (see there).
             let options = Options {
                 block_bytes: options.block_bytes.max(PARQUET_BLOCK_BYTES),
                 ..options.clone()

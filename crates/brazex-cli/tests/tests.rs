@@ -1,6 +1,7 @@
 //! Integration tests: the built `brazex` binary on archives made by real, independent
 //! writers (`fixtures/`, see its README) and on generated exports.
 
+mod arrow;
 mod bucket;
 mod incremental;
 mod output;

@@ -119,7 +119,8 @@ impl Manifest<'_> {
         let Location::Object(url) = dir else {
             return Vec::new();
         };
-        if url.cloud != crate::Cloud::S3 {
+        // Redshift's COPY reads CSV, JSON and Parquet, not Arrow streams.
+        if url.cloud != crate::Cloud::S3 || self.format == "arrow" {
             return Vec::new();
         }
         let entries = |files: &mut dyn Iterator<Item = &FileEntry>| -> Value {

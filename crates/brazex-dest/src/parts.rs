@@ -141,6 +141,11 @@ impl Write for PartWriter {
 }
 
 impl PartWriter {
+    /// Where the part goes (its full path, or `<stdout>`), for error messages.
+    pub fn dest(&self) -> &str {
+        &self.dest
+    }
+
     /// Writes `bytes`; an error names the part.
     pub fn put(&mut self, bytes: &[u8]) -> Result<()> {
         self.write_all(bytes)

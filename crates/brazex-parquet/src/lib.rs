@@ -8,10 +8,12 @@
 //! `row_group_rows` rows or when the encoders hold `row_group_bytes`, without waiting
 //! for the encoders to finish it (they hold at most that row group and the next), so
 //! memory stays bounded whatever the export's size; appends the chunks to the file
-//! before the next close; and rotates parts at `--rows-per-file` / `--max-file-bytes`. This is the only crate that
-//! depends on arrow and parquet.
+//! before the next close; and rotates parts at `--rows-per-file` / `--max-file-bytes`.
+//! The same batches also go out as Arrow IPC streams ([`ipc`], `--format arrow`). This
+//! is the only crate that depends on arrow and parquet.
 
 pub mod builder;
+pub mod ipc;
 pub mod pool;
 
 use std::sync::atomic::Ordering;
@@ -97,8 +99,12 @@ pub struct TableBatch {
 }
 
 impl TableBatch {
-    fn new(batch: RecordBatch) -> std::result::Result<TableBatch, ParquetError> {
-        let leaves = leaves_of(&batch)?;
+    /// The batch, with its Parquet leaves when `leaves` (not for Arrow streams).
+    fn new(batch: RecordBatch, leaves: bool) -> std::result::Result<TableBatch, ParquetError> {
+        let leaves = match leaves {
+            true => leaves_of(&batch)?,
+            false => Vec::new(),
+        };
         Ok(TableBatch { batch, leaves })
     }
 }
@@ -120,10 +126,21 @@ pub struct ParquetEncoder {
     scratch: RowScratch,
     /// Each table's row count before the current record (kept between records).
     rows_before: Vec<usize>,
+    /// Splits each batch into Parquet leaf columns on the worker (not for Arrow).
+    leaves: bool,
 }
 
 impl ParquetEncoder {
     pub fn new(plan: Arc<Plan>) -> ParquetEncoder {
+        ParquetEncoder::with_leaves(plan, true)
+    }
+
+    /// Batches for an Arrow stream ([`ipc::ArrowSink`]): no Parquet leaves.
+    pub fn for_arrow(plan: Arc<Plan>) -> ParquetEncoder {
+        ParquetEncoder::with_leaves(plan, false)
+    }
+
+    fn with_leaves(plan: Arc<Plan>, leaves: bool) -> ParquetEncoder {
         let builders = plan
             .tables()
             .iter()
@@ -135,6 +152,7 @@ impl ParquetEncoder {
             builders,
             scratch: RowScratch::default(),
             rows_before: Vec::new(),
+            leaves,
         }
     }
 }
@@ -177,12 +195,13 @@ impl Encoder for ParquetEncoder {
     }
 
     fn finish_block(&mut self) -> Self::Block {
+        let leaves = self.leaves;
         self.builders
             .iter_mut()
             .zip(&self.schemas)
             .map(|(builders, schema)| {
                 let arrays = builders.iter_mut().map(Builder::finish).collect();
-                TableBatch::new(RecordBatch::try_new(schema.clone(), arrays)?)
+                TableBatch::new(RecordBatch::try_new(schema.clone(), arrays)?, leaves)
             })
             .collect()
     }
