@@ -14,6 +14,17 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// How stderr is written: lines for people, or one JSON object per line
+    /// (timestamp, level, message, fields) for log collectors.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = crate::report::LogFormat::Text, global = true)]
+    pub log_format: crate::report::LogFormat,
+
+    /// Write the run's result as one JSON object into FILE (`-`: stderr): status,
+    /// exit code, error and its place, counts, bytes, timings, inputs, outputs; also
+    /// when the run fails or is cancelled.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub summary_json: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -45,6 +56,24 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff; `brazex manpage | man -l -`).
     Manpage(ManpageArgs),
+}
+
+impl Command {
+    /// The command's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Run(_) => "run",
+            Command::Export(_) => "export",
+            Command::Download(_) => "download",
+            Command::Process(_) => "process",
+            Command::Sim(_) => "sim",
+            Command::Generate(_) => "generate",
+            Command::Demo(_) => "demo",
+            Command::Schema(_) => "schema",
+            Command::Completions(_) => "completions",
+            Command::Manpage(_) => "manpage",
+        }
+    }
 }
 
 #[derive(Debug, Args)]

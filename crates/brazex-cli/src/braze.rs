@@ -53,7 +53,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         }),
     )?;
     if !args.pipeline.quiet {
-        eprintln!("{}", describe(&summary));
+        crate::report::say(&describe(&summary));
     }
     Ok(())
 }
@@ -95,7 +95,7 @@ pub fn download(args: &DownloadArgs) -> anyhow::Result<()> {
         None,
     )?;
     if !args.pipeline.quiet {
-        eprintln!("{}", describe(&summary));
+        crate::report::say(&describe(&summary));
     }
     Ok(())
 }
@@ -128,13 +128,17 @@ pub fn run_export(
         .clone()
         .unwrap_or_else(|| "export".into());
     if !pipeline.quiet {
-        eprintln!("brazex: Braze accepted the export (object_prefix {object_prefix})");
+        crate::report::say(&format!(
+            "brazex: Braze accepted the export (object_prefix {object_prefix})"
+        ));
     }
     let segment_id = match target {
         ExportTarget::Segment(id) => Some(id.as_str()),
         _ => None,
     };
     let source = crate::output::braze_source(&object_prefix, segment_id);
+    // Known from here on, also to the summary of a run that then fails.
+    crate::report::record("braze", source["braze"].clone());
     let url = match (response.url.clone(), bucket) {
         (Some(url), _) => url,
         (None, Some(bucket)) => {
@@ -256,7 +260,7 @@ fn download_and_process(
     let summary = result?;
     let resumes = progress.resumes.load(Ordering::Relaxed);
     if resumes > 0 && !pipeline.quiet {
-        eprintln!("brazex: the download was resumed {resumes} times");
+        crate::report::say(&format!("brazex: the download was resumed {resumes} times"));
     }
     Ok(summary)
 }
@@ -338,14 +342,14 @@ pub fn export_request(
     let (fields, custom) = derived;
     let quiet = pipeline.is_some_and(|p| p.quiet);
     if !quiet {
-        eprint!(
+        let mut line = format!(
             "brazex: requesting fields_to_export [{}]",
             fields.join(", ")
         );
         if !custom.is_empty() {
-            eprint!(", custom_attributes_to_export [{}]", custom.join(", "));
+            line += &format!(", custom_attributes_to_export [{}]", custom.join(", "));
         }
-        eprintln!();
+        crate::report::say(&line);
     }
     let format = match args.output_format {
         OutputFormatArg::Zip => OutputFormat::Zip,
@@ -415,7 +419,11 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn draw_target(quiet: bool) -> ProgressDrawTarget {
-    if quiet || !std::io::stderr().is_terminal() {
+    // JSON logs are for machines: no bar drawn between their lines.
+    if quiet
+        || !std::io::stderr().is_terminal()
+        || crate::report::format() == crate::report::LogFormat::Json
+    {
         ProgressDrawTarget::hidden()
     } else {
         ProgressDrawTarget::stderr()

@@ -104,10 +104,10 @@ pub fn export_inputs(
     let bucket = Bucket::open(&root, bucket_options(store))?;
     let folders = export_folders(&root, segment_id, object_prefix, triggered);
     if !quiet {
-        eprintln!(
+        crate::report::say(&format!(
             "brazex: the export goes into the bucket: waiting for {}/ (or the next day's folder)",
             folders[0]
-        );
+        ));
     }
     let spinner = crate::braze::spinner(quiet);
     let on_event = |event: BucketWaitEvent| match event {
@@ -130,11 +130,11 @@ pub fn export_inputs(
     spinner.finish_and_clear();
     if !quiet {
         let bytes: u64 = objects.iter().map(|o| o.size).sum();
-        eprintln!(
+        crate::report::say(&format!(
             "brazex: the export is complete: {} objects, {:.1} MB",
             objects.len(),
             bytes as f64 / 1e6
-        );
+        ));
     }
     let progress = Arc::new(BucketProgress::default());
     Ok(stream_inputs(&bucket, runtime, &objects, &progress))

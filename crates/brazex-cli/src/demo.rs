@@ -34,11 +34,11 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         }
     }
     let sim = Simulator::spawn_background(config)?;
-    eprintln!(
+    crate::report::say(&format!(
         "brazex demo: Braze simulator on {} (segment 'all': {} users)",
         sim.endpoint(),
         args.users
-    );
+    ));
     let rows = dir.path().join("rows.ndjson");
     let run = RunArgs {
         braze: BrazeArgs {
@@ -78,10 +78,10 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         bucket: None,
         settle: Duration::from_secs(120),
     };
-    eprintln!(
+    crate::report::say(&format!(
         "brazex demo: brazex run --endpoint {} --segment-id all --where '{DEMO_WHERE}' --select '{DEMO_SELECT}'",
         sim.endpoint()
-    );
+    ));
     let options = options(&run.pipeline)?;
     let request = export_request(&run.export, Some(&run.pipeline), &options)?;
     let key = ApiKey::new(sim.api_key())?;
@@ -106,7 +106,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     if summary.rows_written > args.show as u64 {
         println!("… {} more rows", summary.rows_written - args.show as u64);
     }
-    eprintln!("{}", describe(&summary));
+    crate::report::say(&describe(&summary));
     sim.shutdown();
     Ok(())
 }

@@ -32,6 +32,7 @@ pub fn set_phase(phase: &'static str) {
     if let Ok(mut current) = PHASE.lock() {
         *current = phase;
     }
+    crate::report::phase(phase);
 }
 
 /// The line a cancelled run ends with: the signal, what it was doing, and what of

@@ -11,13 +11,13 @@ use crate::args::{GenerateArgs, GenerateFormat};
 
 pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     let summary = write_export(args)?;
-    eprintln!(
+    crate::report::say(&format!(
         "brazex: wrote {} users in {} entries ({:.1} MB of NDJSON) to {}",
         summary.users,
         summary.entries,
         summary.ndjson_bytes as f64 / 1e6,
         args.output.display()
-    );
+    ));
     Ok(())
 }
 

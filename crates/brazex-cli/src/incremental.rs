@@ -194,11 +194,11 @@ impl Incremental {
             cleaned.extend(dir.take_cleaned());
         }
         if !cleaned.is_empty() && !args.quiet {
-            eprintln!(
+            crate::report::say(&format!(
                 "brazex: removed {} leftover{} of an earlier run that did not finish from the state folder",
                 cleaned.len(),
                 if cleaned.len() == 1 { "" } else { "s" }
-            );
+            ));
         }
         // Scratch space beside the new state (else beside the old one).
         let home = match (&state, &since) {
@@ -386,12 +386,12 @@ impl Incremental {
         let limit = args.out.state_memory as u64;
         let digests = Digests::load(generation, salt, limit)?;
         if digests.is_none() && !args.quiet {
-            eprintln!(
+            crate::report::say(&format!(
                 "brazex: the state in {} has {} users, more than --state-memory {} MiB holds digests of ({BYTES_PER_USER} bytes a user): every row is spooled (slower; raise --state-memory)",
                 dir.path().display(),
                 generation.meta.users,
                 limit >> 20
-            );
+            ));
         }
         Ok(digests)
     }

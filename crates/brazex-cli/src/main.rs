@@ -10,6 +10,7 @@ mod incremental;
 mod output;
 mod postgres;
 mod process;
+mod report;
 mod schema;
 mod shell;
 mod signals;
@@ -22,7 +23,12 @@ use crate::args::{Cli, Command};
 fn main() {
     tune_allocator();
     let cli = Cli::parse();
-    logging(cli.verbose);
+    report::init(
+        cli.log_format,
+        cli.summary_json.as_deref(),
+        cli.command.name(),
+    );
+    logging(cli.verbose, cli.log_format);
     // The simulator stops on its own Ctrl-C; every other command writes output that
     // a signal must cancel cleanly.
     if !matches!(cli.command, Command::Sim(_)) {
@@ -40,25 +46,62 @@ fn main() {
         Command::Completions(args) => shell::completions(args),
         Command::Manpage(args) => shell::manpage(args),
     };
-    if let Err(error) = result {
-        let (code, report) = exit::code(&error);
-        // Once a stop was requested, whatever error ended the run came of it.
-        let signal = interrupted(&error).or_else(brazex_core::cancel::requested);
-        let code = signal.map_or(code, |signal| 128 + signal);
-        match signal {
-            Some(signal) => eprintln!("{}", exit::cancelled(signal)),
-            None if report => {
-                eprintln!("brazex: error: {}", message(&error));
-                // What the failed run wrote was removed, but for what it could not be
-                // (an object the credentials may not delete): each, with why.
-                for left in &brazex_core::cancel::undone().left {
-                    eprintln!("brazex: could not remove {left}");
-                }
+    let Err(error) = result else {
+        report::finish(report::Status::Succeeded, exit::SUCCESS, None);
+        return;
+    };
+    let (code, shown) = exit::code(&error);
+    // Once a stop was requested, whatever error ended the run came of it.
+    let signal = interrupted(&error).or_else(brazex_core::cancel::requested);
+    let code = signal.map_or(code, |signal| 128 + signal);
+    let text = message(&error);
+    let place = place(&error);
+    match signal {
+        Some(signal) => report::cancelled(&exit::cancelled(signal), code),
+        None if shown => {
+            report::error(&text, code, place.as_ref());
+            // What the failed run wrote was removed, but for what it could not be
+            // (an object the credentials may not delete): each, with why.
+            for left in &brazex_core::cancel::undone().left {
+                report::say(&format!("brazex: could not remove {left}"));
             }
-            None => {}
+            report::finish(report::Status::Failed, code, Some((text, place)));
         }
-        std::process::exit(code);
+        // A reader of stdout that went away: the run ends as a success would.
+        None if code == exit::SUCCESS => {
+            report::finish(report::Status::Succeeded, code, None);
+        }
+        None => report::finish(report::Status::Failed, code, Some((text, place))),
     }
+    std::process::exit(code);
+}
+
+/// Where the error is, for `--summary-json` and JSON logs: `{entry, line}` of a bad
+/// line, `{input, entry, offset}` of archive damage, `{argument, offset}` of a
+/// `--select` or `--where` that does not parse.
+fn place(error: &anyhow::Error) -> Option<serde_json::Value> {
+    use brazex_core::Error;
+    error.chain().find_map(|cause| {
+        let e = cause.downcast_ref::<Error>()?;
+        let line = |p: &brazex_core::error::LinePlace| {
+            serde_json::json!({"entry": &*p.entry, "line": p.line})
+        };
+        match e {
+            Error::InvalidJson { place, .. }
+            | Error::Column { place, .. }
+            | Error::Contract { place, .. }
+            | Error::Key { place, .. }
+            | Error::LineTooLong { place, .. } => Some(line(place)),
+            Error::Archive {
+                input,
+                entry,
+                offset,
+                ..
+            } => Some(serde_json::json!({"input": &**input, "entry": entry, "offset": offset})),
+            Error::Syntax(s) => Some(serde_json::json!({"argument": s.input, "offset": s.pos})),
+            _ => None,
+        }
+    })
 }
 
 /// The error and its causes in one line, each cause once: errors that name their
@@ -90,7 +133,7 @@ fn interrupted(error: &anyhow::Error) -> Option<i32> {
 /// poll and resume, -vv for details. Only brazex's own crates log above warnings: the
 /// HTTP stack's debug output would show headers. The API key is never logged (it only
 /// exists as a sensitive header value).
-fn logging(verbose: u8) {
+fn logging(verbose: u8, format: report::LogFormat) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let level = match verbose {
@@ -98,17 +141,33 @@ fn logging(verbose: u8) {
         1 => tracing::Level::INFO,
         _ => tracing::Level::DEBUG,
     };
+    // brazex's own report lines (`report::say`) are events only in JSON mode, and
+    // always shown there.
     let targets = tracing_subscriber::filter::Targets::new()
         .with_default(tracing::Level::WARN)
-        .with_targets(["brazex", "brazex_braze", "brazex_core", "brazex_sim"].map(|t| (t, level)));
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(verbose > 1)
-        .without_time();
-    tracing_subscriber::registry()
-        .with(layer)
-        .with(targets)
-        .init();
+        .with_targets(["brazex", "brazex_braze", "brazex_core", "brazex_sim"].map(|t| (t, level)))
+        .with_target("brazex::report", tracing::Level::INFO);
+    let registry = tracing_subscriber::registry().with(targets);
+    match format {
+        report::LogFormat::Text => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_target(verbose > 1)
+                    .without_time(),
+            )
+            .init(),
+        report::LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false)
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+    }
 }
 
 /// Fixes glibc's allocator thresholds, for a speed and a memory that do not drift.

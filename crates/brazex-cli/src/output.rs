@@ -647,6 +647,12 @@ pub fn write(
             (summary, sink.finish()?)
         }
     };
+    crate::report::record_in("outputs", "format", ext.into());
+    crate::report::record_in(
+        "outputs",
+        "files",
+        files_json(&table_names, &files, dir.as_ref()),
+    );
     // What changed against the schema (or the documented object): said on stderr,
     // and written into the manifest.
     let changes = plan
@@ -683,11 +689,34 @@ pub fn write(
             write_json(staging, &at, &redshift)?;
         }
         write_json(staging, &dir.join(MANIFEST), &manifest.to_json())?;
+        crate::report::record_in("outputs", "manifest", dir.join(MANIFEST).to_string().into());
     } else if let Target::File(_) = &target {
         // The single file, like the errors file, is renamed by the caller's commit.
         report_cleaned(staging.take_cleaned(), args.quiet);
     }
     Ok(summary)
+}
+
+/// Each part written, for `--summary-json`: its table, where it is, rows, bytes and
+/// SHA-256 (as in the manifest).
+fn files_json(
+    names: &[String],
+    files: &[Vec<brazex_dest::parts::FileEntry>],
+    dir: Option<&Location>,
+) -> serde_json::Value {
+    let mut all = Vec::new();
+    for (name, entries) in names.iter().zip(files) {
+        for f in entries {
+            let path = match dir {
+                Some(dir) => dir.join(&f.path).to_string(),
+                None => f.path.clone(),
+            };
+            all.push(serde_json::json!({
+                "table": name, "path": path, "rows": f.rows, "bytes": f.bytes, "sha256": f.sha256,
+            }));
+        }
+    }
+    serde_json::Value::Array(all)
 }
 
 /// What changed against the schema (or the documented object), with the keys the
@@ -697,7 +726,7 @@ pub fn report_changes(plan: &Plan, rest: &KeyLog, quiet: bool) -> Changes {
     changes.rest = rest.rest_keys();
     if let Some(line) = changes.describe() {
         if !quiet {
-            eprintln!("{line}");
+            crate::report::say(&line);
         }
     }
     changes
@@ -738,20 +767,20 @@ pub fn report_cleaned(cleaned: Vec<String>, quiet: bool) {
     };
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     if !files.is_empty() {
-        eprintln!(
+        crate::report::say(&format!(
             "brazex: removed {} temporary file{} left by an earlier run that did not finish: {}",
             files.len(),
             plural(files.len()),
             list(&files)
-        );
+        ));
     }
     if !uploads.is_empty() {
-        eprintln!(
+        crate::report::say(&format!(
             "brazex: aborted {} pending upload{} left by an earlier run that did not finish: {}",
             uploads.len(),
             plural(uploads.len()),
             list(&uploads)
-        );
+        ));
     }
 }
 
@@ -803,7 +832,9 @@ pub fn infer(
             None => "pin it with --schema",
         };
         for (name, ty) in inferred.types {
-            eprintln!("brazex: column {name}: {ty} (inferred from the first rows; {pin})");
+            crate::report::say(&format!(
+                "brazex: column {name}: {ty} (inferred from the first rows; {pin})"
+            ));
         }
     }
     Ok(inferred.replay)

@@ -158,8 +158,21 @@ pub fn load(
         schema: PinnedSchema::of(&plan, plan.custom_attributes()),
     };
     let outcome = sink.finish(&record)?;
+    crate::report::record(
+        "load",
+        serde_json::json!({
+            "mode": mode.name(),
+            "tables": outcome.tables.iter().map(|(t, n)| serde_json::json!({"table": t, "rows": n})).collect::<Vec<_>>(),
+            "inserted": outcome.inserted,
+            "updated": outcome.updated,
+            "unchanged": outcome.unchanged,
+            "deleted": outcome.deleted,
+            "added_columns": outcome.added_columns,
+            "run_id": outcome.run_id,
+        }),
+    );
     if !args.quiet {
-        eprintln!("{}", outcome.describe(mode));
+        crate::report::say(&outcome.describe(mode));
     }
     Ok(summary)
 }

@@ -19,7 +19,7 @@ pub fn process(args: &ProcessArgs) -> anyhow::Result<()> {
     crate::exit::set_phase("processing");
     let summary = run_to_output(&inputs.inputs, &options, &args.pipeline, None)?;
     if !args.pipeline.quiet {
-        eprintln!("{}", describe(&summary));
+        crate::report::say(&describe(&summary));
     }
     Ok(())
 }
@@ -38,7 +38,7 @@ pub fn options(args: &PipelineArgs) -> anyhow::Result<Options> {
             let filter = Filter::parse(text).map_err(|e| UsageError(format!("--where: {e}")))?;
             if !args.quiet {
                 for warning in filter.warnings() {
-                    eprintln!("brazex: warning: {warning}");
+                    crate::report::warn(&warning.to_string());
                 }
             }
             Some(filter)
@@ -100,6 +100,12 @@ pub fn run_to_output(
         .as_deref()
         .map(|path| crate::output::file_location(path, "--errors-to"))
         .transpose()?;
+    crate::report::record_in(
+        "outputs",
+        "target",
+        crate::report::target_name(&target).into(),
+    );
+    crate::report::record_in("outputs", "committed", false.into());
     let staging = Run::new(crate::output::store_options(args));
     let mut errors_file = errors_to.map(|at| staging.create(&at)).transpose()?;
     let mut record_bad = |bad: &BadLine| -> brazex_core::Result<()> {
@@ -112,6 +118,7 @@ pub fn run_to_output(
     // --state / --changes-since: pass 1 and the comparison first; the output then
     // reads the spool's replay (brazex_dest::state).
     let run_source = crate::output::source_of(source, inputs);
+    crate::report::record("source", run_source.clone());
     let mut incremental = crate::incremental::wanted(args)
         .then(|| crate::incremental::Incremental::start(args))
         .transpose()?;
@@ -153,6 +160,11 @@ pub fn run_to_output(
             let summary = run(inputs, options, &mut file, Some(&mut record_bad))
                 .map_err(|e| name_output(e, at))?;
             file.finish()?;
+            crate::report::record_in(
+                "outputs",
+                "files",
+                serde_json::json!([{"path": at.to_string(), "rows": summary.rows_written}]),
+            );
             summary
         }
         Target::Stdout => {
@@ -163,14 +175,20 @@ pub fn run_to_output(
         }
     };
     let summary = extra.summary(&summary);
+    crate::report::record("counts", crate::report::counts(&summary));
+    if let Some(changes) = &extra.changes {
+        crate::report::record("changes", changes.clone());
+    }
     if let Some(file) = errors_file {
+        crate::report::record_in("outputs", "errors_to", file.dest().into());
         file.finish()?;
     }
     staging.commit()?;
+    crate::report::record_in("outputs", "committed", true.into());
     // The output is committed: only now does the new state become current.
     if let Some(inc) = incremental {
         if let Some(line) = inc.describe().filter(|_| !args.quiet) {
-            eprintln!("{line}");
+            crate::report::say(&line);
         }
         inc.commit(args, &run_source)?;
     }

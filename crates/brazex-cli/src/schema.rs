@@ -25,7 +25,7 @@ pub fn schema(args: &SchemaArgs) -> anyhow::Result<()> {
     crate::exit::set_phase("sampling the first rows");
     crate::output::infer(&mut plan, &inputs.inputs, &options, &pipeline)?;
     if let Some(line) = plan.changes().describe().filter(|_| !args.quiet) {
-        eprintln!("{line}");
+        crate::report::say(&line);
     }
     let doc = PinnedSchema::of(&plan, plan.custom_attributes());
     println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -43,10 +43,10 @@ fn compare(old: &std::path::Path, new: &std::path::Path, args: &SchemaArgs) -> a
     }
     if differences.is_empty() {
         if !args.quiet {
-            eprintln!(
+            crate::report::say(&format!(
                 "brazex: {} and {} have the same schema",
                 old.source, new.source
-            );
+            ));
         }
         return Ok(());
     }

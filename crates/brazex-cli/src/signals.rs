@@ -59,7 +59,7 @@ async fn watch(mut streams: Vec<(i32, Signal)>) {
     // or a second signal comes, finish here.
     let _ = tokio::time::timeout(GRACE, next_signal(&mut streams)).await;
     brazex_core::cancel::undo_all();
-    eprintln!("{}", crate::exit::cancelled(first));
+    crate::report::cancelled(&crate::exit::cancelled(first), 128 + first);
     std::process::exit(128 + first);
 }
 

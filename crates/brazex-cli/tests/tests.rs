@@ -4,6 +4,7 @@
 mod arrow;
 mod bucket;
 mod incremental;
+mod machine;
 mod output;
 mod postgres;
 mod reliability;

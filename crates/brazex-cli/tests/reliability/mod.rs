@@ -151,6 +151,47 @@ fn a_signal_cancels_the_run_and_removes_everything_it_wrote() {
 }
 
 #[test]
+fn a_cancelled_run_writes_its_summary_saying_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = lines(dir.path(), 3000);
+    let out = dir.path().join("out");
+    let summary = dir.path().join("summary.json");
+    let mut child = spawn(&[
+        "process",
+        "--format",
+        "parquet",
+        "-o",
+        &format!("{}/", out.display()),
+        "--rows-per-file",
+        "500",
+        "--summary-json",
+        summary.to_str().expect("utf-8"),
+        "--log-format",
+        "json",
+    ]);
+    let feeder = feed_forever(&mut child, data);
+    wait_for_temporaries(&out, 2);
+    kill(&child, "INT");
+    let (status, stderr, _) = finish(child);
+    drop(feeder);
+    assert_eq!(status, Some(130), "{stderr}");
+    let last: serde_json::Value =
+        serde_json::from_str(stderr.lines().last().expect("a line")).expect("a JSON line");
+    assert!(last["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("cancelled by SIGINT")));
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&summary).expect("summary")).expect("json");
+    assert_eq!(s["status"], "cancelled");
+    assert_eq!(s["exit_code"], 130);
+    assert!(s["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("cancelled by SIGINT") && m.contains("nothing was committed")));
+    assert_eq!(s["outputs"]["committed"], false);
+    assert_eq!(tree(&out), Vec::<String>::new());
+}
+
+#[test]
 fn a_run_blocked_on_its_input_is_cancelled_too_and_a_second_signal_is_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = lines(dir.path(), 1200);

@@ -465,6 +465,94 @@ fn the_key_never_shows_at_the_highest_verbosity() {
 }
 
 #[test]
+fn json_logs_and_the_summary_of_a_run_name_the_export_and_never_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = sim(&dir, |c| {
+        c.faults = Faults {
+            trigger_5xx_first: 1,
+            ..Faults::default()
+        };
+    });
+    let key = sim.api_key().to_string();
+    let summary = dir.path().join("summary.json");
+    let out = run(
+        &sim,
+        &[
+            "--segment-id",
+            "all",
+            "-vv",
+            "--log-format",
+            "json",
+            "--summary-json",
+            summary.to_str().expect("utf-8"),
+        ],
+    )
+    .run();
+    out.assert_success();
+    for line in out.stderr.lines() {
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert!(event["level"].is_string(), "{line}");
+    }
+    assert!(
+        out.stderr.contains("POST /users/export/segment"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("\"level\":\"WARN\""),
+        "the retry is a warning"
+    );
+    assert!(
+        !out.stderr.contains(&key),
+        "the key leaked:\n{}",
+        out.stderr
+    );
+    let text = std::fs::read_to_string(&summary).expect("summary");
+    assert!(!text.contains(&key), "the key leaked into the summary");
+    let s: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let trigger = sim.triggers().into_iter().last().expect("a trigger");
+    assert_eq!(
+        s["braze"]["object_prefix"],
+        trigger.object_prefix.expect("accepted")
+    );
+    assert_eq!(s["braze"]["segment_id"], "all");
+    assert_eq!(s["brazex"]["command"], "run");
+    assert_eq!(s["counts"]["rows_written"], 3000);
+    let phases: Vec<&str> = s["timings"]["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .map(|p| p["phase"].as_str().expect("phase"))
+        .collect();
+    assert!(phases.contains(&"waiting for the export"), "{phases:?}");
+
+    // An export that never gets ready: the summary of the failure still names it.
+    let sim = self::sim(&dir, |c| c.ready_after = Duration::from_secs(3600));
+    let out = run(
+        &sim,
+        &[
+            "--segment-id",
+            "small",
+            "--wait-timeout",
+            "1s",
+            "--summary-json",
+            summary.to_str().expect("utf-8"),
+        ],
+    )
+    .run();
+    out.assert_exit(5);
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&summary).expect("summary")).expect("json");
+    assert_eq!(s["status"], "failed");
+    assert_eq!(s["exit_code"], 5);
+    assert!(s["braze"]["object_prefix"].is_string());
+    assert!(s["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("--wait-timeout")));
+}
+
+#[test]
 fn export_prints_braze_s_answer_and_download_processes_a_url() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sim = sim(&dir, |_| {});
