@@ -104,3 +104,6 @@ echo "== GCS test server (fake-gcs-server) on $BRAZEX_TEST_GCS_ENDPOINT"
 source scripts/postgres.sh
 
 cargo test --workspace "$@"
+
+# The pip package: built by maturin, installed into a fresh virtual environment, run.
+./scripts/test-wheel.sh
