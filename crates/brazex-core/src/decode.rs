@@ -1,13 +1,16 @@
 //! Reading and decoding the inputs into blocks of lines, on the decode side of the
-//! pipeline: one input after another, and the entries of a zip file in parallel.
+//! pipeline: inputs side by side, and the entries of a zip file in parallel.
 //!
 //! A stream (stdin, an HTTP body, a pipe) is decoded front to back by one thread. A
 //! zip *file*, or a zip behind a URL that answers ranged requests (a [`RangeSource`]),
 //! can be read at random, so when there are several entries and several jobs, its
 //! central directory gives each entry's byte range and `jobs` threads decode entries
 //! side by side, each entry its own output unit: the writer still emits entry after
-//! entry. Entries decoded ahead of the one being written are held back by a
-//! [`ReadAhead`] bound, so memory stays bounded even when one entry is huge.
+//! entry. Several inputs of any other kind (a folder of `.gz` files or single-entry
+//! zips, the objects of a bucket export: Braze writes one archive per ~5,000 users)
+//! are decoded side by side the same way, each input its own unit, so a bucket export
+//! goes as fast as one zip. Units decoded ahead of the one being written are held
+//! back by a [`ReadAhead`] bound, so memory stays bounded even when one is huge.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -51,6 +54,8 @@ pub(crate) fn decode_all(
     let mut summary = Summary::default();
     let mut next_unit = 0u64;
     let mut buf = vec![0u8; options.read_bytes.max(Format::SNIFF_LEN)];
+    // Inputs waiting to be decoded side by side (with `parallel`), each a unit.
+    let mut waiting: Vec<&Input> = Vec::new();
     for input in inputs {
         let label = input.label();
         // A zip that can be read at random (a file, or a URL answering ranged
@@ -68,6 +73,14 @@ pub(crate) fn decode_all(
                 ranged_zip_directory(source.as_ref()).filter(|central| central.len() > 1)
             });
             if let (Some(source), Some(central)) = (source, central) {
+                decode_waiting(
+                    &mut waiting,
+                    &mut next_unit,
+                    options,
+                    route,
+                    recycler,
+                    &mut summary,
+                )?;
                 summary.inputs += 1;
                 let counted = decode_entries_in_parallel(
                     source.as_ref(),
@@ -81,6 +94,20 @@ pub(crate) fn decode_all(
                 summary.add_decoded(&counted);
                 continue;
             }
+            if !matches!(input, Input::Stdin) {
+                waiting.push(input);
+                continue;
+            }
+        }
+        if let Some(route) = parallel {
+            decode_waiting(
+                &mut waiting,
+                &mut next_unit,
+                options,
+                route,
+                recycler,
+                &mut summary,
+            )?;
         }
         summary.inputs += 1;
         let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, emit)
@@ -100,7 +127,134 @@ pub(crate) fn decode_all(
         summary.entries += framer.entries;
         summary.bytes_decoded += framer.bytes;
     }
+    if let Some(route) = parallel {
+        decode_waiting(
+            &mut waiting,
+            &mut next_unit,
+            options,
+            route,
+            recycler,
+            &mut summary,
+        )?;
+    }
     Ok(summary)
+}
+
+/// Decodes the inputs `waiting` (taking them) side by side on up to `options.jobs`
+/// threads, input `i` as unit `next_unit + i`, adding their counts to `summary`.
+fn decode_waiting(
+    waiting: &mut Vec<&Input>,
+    next_unit: &mut u64,
+    options: &Options,
+    route: &Route<'_>,
+    recycler: &Recycler,
+    summary: &mut Summary,
+) -> Result<()> {
+    let inputs = std::mem::take(waiting);
+    if inputs.is_empty() {
+        return Ok(());
+    }
+    let first_unit = *next_unit;
+    *next_unit += inputs.len() as u64;
+    summary.inputs += inputs.len() as u64;
+    let counted = side_by_side(inputs.len(), options, |index, buf| {
+        decode_input(
+            inputs[index],
+            first_unit + index as u64,
+            options,
+            route,
+            recycler,
+            buf,
+        )
+    })?;
+    summary.add_decoded(&counted);
+    Ok(())
+}
+
+/// Decodes one whole input as a stream into unit `unit`, through `route`.
+fn decode_input(
+    input: &Input,
+    unit: u64,
+    options: &Options,
+    route: &Route<'_>,
+    recycler: &Recycler,
+    buf: &mut [u8],
+) -> Result<Summary> {
+    let label = input.label();
+    let mut send = |block: Block| route.send(block);
+    let mut framer = Framer::new(options.block_bytes, options.max_line_bytes, &mut send)
+        .recycling(recycler.clone());
+    framer.set_input(label.clone());
+    framer.start_unit(unit);
+    let mut counted = Summary::default();
+    match decode_stream(input, &label, buf, &mut framer, &mut counted) {
+        Ok(()) => Ok(Summary {
+            entries: framer.entries,
+            bytes_decoded: framer.bytes,
+            ..counted
+        }),
+        Err(Error::Stopped) => Err(Error::Stopped),
+        // In its place, for the writer; the error returned only stops this side.
+        Err(error) => framer.fail(error).and(Err(Error::Stopped)),
+    }
+}
+
+/// Runs `task(i, buf)` for each `i` in `0..count` on up to `options.jobs` threads,
+/// taking the next `i` as each finishes (each thread with its read buffer `buf`), and
+/// sums what they counted. Once a task fails (its error went to the writer in its
+/// place), no later one starts; those started run to their end. Returns
+/// [`Error::Stopped`] then.
+fn side_by_side(
+    count: usize,
+    options: &Options,
+    task: impl Fn(usize, &mut [u8]) -> Result<Summary> + Sync,
+) -> Result<Summary> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let (mut started, mut spawn_error) = (0, None);
+    let threads = options.jobs.min(count);
+    let totals = Mutex::new(Summary::default());
+    std::thread::scope(|scope| {
+        for n in 0..threads {
+            let (next, failed, totals, task) = (&next, &failed, &totals, &task);
+            let spawned = std::thread::Builder::new()
+                .name(format!("brazex-inflate-{n}"))
+                .spawn_scoped(scope, move || {
+                    let mut buf = vec![0u8; options.read_bytes.max(Format::SNIFF_LEN)];
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        if index >= count || failed.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        match task(index, &mut buf) {
+                            Ok(counted) => {
+                                if let Ok(mut totals) = totals.lock() {
+                                    totals.add_decoded(&counted);
+                                }
+                            }
+                            Err(_) => {
+                                failed.store(true, Ordering::Relaxed);
+                                return;
+                            }
+                        }
+                    }
+                });
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => spawn_error = Some(Error::io("cannot start a thread", e)),
+            }
+        }
+    });
+    // The threads that did start take every task between them; with none, nothing
+    // was decoded.
+    if let (0, Some(error)) = (started, spawn_error) {
+        return Err(error);
+    }
+    match failed.into_inner() {
+        // Every error was sent to the writer in its place.
+        true => Err(Error::Stopped),
+        false => Ok(totals.into_inner().unwrap_or_default()),
+    }
 }
 
 /// Reads, sniffs and decodes one input as a stream into `framer` (its unit started).
@@ -172,69 +326,20 @@ fn decode_entries_in_parallel(
     let ranges = central.entry_ranges();
     let first_unit = *next_unit;
     *next_unit += ranges.len() as u64;
-    let ranges = &ranges;
-    let next_entry = AtomicUsize::new(0);
-    // Set once an entry failed: its error went to the writer in its place, so later
-    // entries are not needed (earlier ones still decode to their end).
-    let failed = AtomicBool::new(false);
-    let (mut started, mut spawn_error) = (0, None);
-    let threads = options.jobs.min(ranges.len());
-    let totals = Mutex::new(Summary::default());
-    std::thread::scope(|scope| {
-        for n in 0..threads {
-            let (next_entry, failed, totals) = (&next_entry, &failed, &totals);
-            let spawned = std::thread::Builder::new()
-                .name(format!("brazex-inflate-{n}"))
-                .spawn_scoped(scope, move || {
-                    let mut buf = vec![0u8; options.read_bytes.max(1)];
-                    loop {
-                        let index = next_entry.fetch_add(1, Ordering::Relaxed);
-                        if index >= ranges.len() || failed.load(Ordering::Relaxed) {
-                            return;
-                        }
-                        let unit = first_unit + index as u64;
-                        let result = decode_entry(
-                            source,
-                            label,
-                            central,
-                            &ranges[index],
-                            unit,
-                            options,
-                            route,
-                            recycler,
-                            &mut buf,
-                        );
-                        match result {
-                            Ok(counted) => {
-                                if let Ok(mut totals) = totals.lock() {
-                                    totals.entries += counted.entries;
-                                    totals.bytes_in += counted.bytes_in;
-                                    totals.bytes_decoded += counted.bytes_decoded;
-                                }
-                            }
-                            Err(_) => {
-                                failed.store(true, Ordering::Relaxed);
-                                return;
-                            }
-                        }
-                    }
-                });
-            match spawned {
-                Ok(_) => started += 1,
-                Err(e) => spawn_error = Some(Error::io("cannot start a thread", e)),
-            }
-        }
-    });
-    // The threads that did start take every entry between them; with none, the
-    // entries were never decoded.
-    if let (0, Some(error)) = (started, spawn_error) {
-        return Err(error);
-    }
-    match failed.into_inner() {
-        // Every error was sent to the writer in its place.
-        true => Err(Error::Stopped),
-        false => Ok(totals.into_inner().unwrap_or_default()),
-    }
+    side_by_side(ranges.len(), options, |index, buf| {
+        let unit = first_unit + index as u64;
+        decode_entry(
+            source,
+            label,
+            central,
+            &ranges[index],
+            unit,
+            options,
+            route,
+            recycler,
+            buf,
+        )
+    })
 }
 
 /// Decodes the one entry in `range` of the zip into unit `unit`.

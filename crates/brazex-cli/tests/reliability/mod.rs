@@ -378,6 +378,90 @@ fn a_damaged_archive_gives_one_error_whatever_the_jobs() {
     assert_eq!(kinds.len(), 2, "{kinds:?}");
 }
 
+/// Writes `data`'s lines into `dir` as `count` archives by Python's own writers, in
+/// turn gzip, a single-entry zip, plain NDJSON, a zip of two entries; with `bad`,
+/// those chunks get an invalid line in their middle. Returns the chunks' lines.
+fn python_folder(dir: &Path, data: &[u8], count: usize, bad: &[usize]) -> Vec<Vec<u8>> {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let lines: Vec<&[u8]> = data.split_inclusive(|&b| b == b'\n').collect();
+    let per = lines.len().div_ceil(count);
+    let mut chunks = Vec::new();
+    for (i, chunk) in lines.chunks(per).enumerate() {
+        let mut bytes = chunk.concat();
+        if bad.contains(&i) {
+            let half: usize = chunk[..chunk.len() / 2].iter().map(|l| l.len()).sum();
+            bytes.splice(half..half, b"{\"not\": json\n".iter().copied());
+        }
+        std::fs::write(dir.join(format!("chunk-{i:02}.part")), &bytes).expect("write");
+        chunks.push(bytes);
+    }
+    let script = format!(
+        "import gzip, zipfile, os\n\
+         d = {d:?}\n\
+         for i, name in enumerate(sorted(n for n in os.listdir(d) if n.endswith('.part'))):\n\
+         \x20   data = open(os.path.join(d, name), 'rb').read()\n\
+         \x20   base = os.path.join(d, name[:-5])\n\
+         \x20   if i % 4 == 0: open(base + '.gz', 'wb').write(gzip.compress(data))\n\
+         \x20   elif i % 4 == 1: zipfile.ZipFile(base + '.zip', 'w', zipfile.ZIP_DEFLATED).writestr('users.txt', data)\n\
+         \x20   elif i % 4 == 2: open(base + '.ndjson', 'wb').write(data)\n\
+         \x20   else:\n\
+         \x20       cut = data.index(b'\\n', len(data) // 2) + 1\n\
+         \x20       with zipfile.ZipFile(base + '.zip', 'w', zipfile.ZIP_DEFLATED) as z:\n\
+         \x20           z.writestr('a.txt', data[:cut]); z.writestr('b.txt', data[cut:])\n\
+         \x20   os.remove(os.path.join(d, name))\n",
+        d = dir.display().to_string(),
+    );
+    let status = Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .expect("python3");
+    assert!(status.success(), "python3 gzip/zipfile");
+    chunks
+}
+
+#[test]
+fn a_folder_of_archives_decodes_side_by_side_in_order_and_fails_at_its_first_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = lines(dir.path(), 3000);
+    let folder = dir.path().join("export");
+    let chunks = python_folder(&folder, &data, 12, &[]);
+    let want: Vec<u8> = chunks.concat();
+    let folder_arg = folder.to_str().expect("utf-8");
+    for jobs in ["1", "2", "4"] {
+        for _ in 0..3 {
+            let run = brazex(&["process", "-q", "--jobs", jobs, folder_arg]).run();
+            run.assert_success();
+            assert!(
+                run.stdout == want,
+                "--jobs {jobs}: the folder's rows in file order"
+            );
+        }
+    }
+    let run = brazex(&["process", "--jobs", "4", folder_arg]).run();
+    run.assert_stderr_contains("12 inputs, 15 entries");
+
+    // Bad lines in the fourth and the tenth file: the fourth's, every time.
+    let bad = dir.path().join("bad");
+    python_folder(&bad, &data, 12, &[3, 9]);
+    let bad_arg = bad.to_str().expect("utf-8");
+    let mut seen = std::collections::BTreeSet::new();
+    for jobs in ["1", "2", "4"] {
+        for _ in 0..4 {
+            let run = brazex(&["process", "-q", "--jobs", jobs, bad_arg]).run();
+            run.assert_exit(1);
+            seen.insert(run.stderr.clone());
+        }
+    }
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    let message = seen.pop_first().expect("one message");
+    assert!(message.contains("chunk-03.zip!a.txt:"), "{message}");
+    // With skip, both are counted, and the rows are all the others, in order.
+    let run = brazex(&["process", "--jobs", "4", "--on-error", "skip", bad_arg]).run();
+    run.assert_success();
+    run.assert_stderr_contains("2 bad lines skipped");
+    assert!(run.stdout == want, "the good rows, in file order");
+}
+
 #[test]
 fn a_full_disk_is_one_clean_message_and_leaves_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
