@@ -56,6 +56,36 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff; `brazex manpage | man -l -`).
     Manpage(ManpageArgs),
+    /// Manifests of sharded runs: `brazex manifest merge PREFIX/` once every
+    /// `process --shard K/N` has finished.
+    Manifest(ManifestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    #[command(subcommand)]
+    pub command: ManifestCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// Write PREFIX/_manifest.json covering every shard-K-of-N/ under PREFIX, once all
+    /// N shard manifests exist (else exit 1, naming the missing shards).
+    Merge(ManifestMergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestMergeArgs {
+    /// The -o PREFIX/ the shards were given (a folder, or an s3://, gs://, az:// prefix).
+    #[arg(value_name = "PREFIX")]
+    pub prefix: PathBuf,
+
+    /// No summary line on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 impl Command {
@@ -72,6 +102,7 @@ impl Command {
             Command::Schema(_) => "schema",
             Command::Completions(_) => "completions",
             Command::Manpage(_) => "manpage",
+            Command::Manifest(_) => "manifest",
         }
     }
 }
@@ -100,7 +131,7 @@ pub enum OnErrorArg {
 }
 
 /// Flags shared by every command that runs the pipeline.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PipelineArgs {
     /// Fields to keep: comma-separated `[alias=]path`; `key[]` maps over an array,
     /// `"quoted keys"` may hold dots (e.g. `external_id,rev=total_revenue,purchases[].name`).
@@ -218,6 +249,13 @@ pub struct ProcessArgs {
     /// prefix, in key order.
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
+
+    /// Process only shard K of N (K from 0, as JOB_COMPLETION_INDEX) of the inputs'
+    /// files or objects: a split every worker computes alike (each object in one
+    /// shard, bytes balanced); -o PREFIX/ becomes PREFIX/shard-K-of-N/. Then
+    /// `brazex manifest merge PREFIX/`.
+    #[arg(long, value_name = "K/N", value_parser = crate::shard::Shard::parse)]
+    pub shard: Option<crate::shard::Shard>,
 
     #[command(flatten)]
     pub pipeline: PipelineArgs,

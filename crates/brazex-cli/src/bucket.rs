@@ -72,6 +72,109 @@ pub fn expand_inputs(args: &[PathBuf], store: &StoreArgs) -> anyhow::Result<Inpu
     })
 }
 
+/// [`expand_inputs`], then with `--shard K/N` only the shard's share of the files and
+/// objects (see `crate::shard`), in name order. Every file and object is listed and
+/// sized first and none is opened before the split.
+pub fn expand_inputs_of_shard(
+    args: &[PathBuf],
+    store: &StoreArgs,
+    shard: Option<crate::shard::Shard>,
+) -> anyhow::Result<Inputs> {
+    let Some(shard) = shard else {
+        return expand_inputs(args, store);
+    };
+    enum Item {
+        File(PathBuf),
+        Object(usize, ObjectInfo),
+    }
+    let mut items: Vec<(String, u64, Item)> = Vec::new();
+    let mut buckets: Vec<Bucket> = Vec::new();
+    let mut runtime = None;
+    for arg in args {
+        match arg.to_str().filter(|a| BucketUrl::is_bucket_url(a)) {
+            Some(text) => {
+                let url = BucketUrl::parse(text)?;
+                let bucket = Bucket::open(&url, bucket_options(store))?;
+                let runtime = match &mut runtime {
+                    Some(runtime) => runtime,
+                    None => runtime.insert(crate::braze::runtime()?),
+                };
+                let objects = runtime.block_on(bucket.list(&url))?;
+                if objects.is_empty() {
+                    return Err(BucketError::Empty {
+                        url: url.to_string(),
+                    }
+                    .into());
+                }
+                for object in objects {
+                    items.push((
+                        url.object_url(&object.key),
+                        object.size,
+                        Item::Object(buckets.len(), object),
+                    ));
+                }
+                buckets.push(bucket);
+            }
+            None => {
+                for input in expand(std::slice::from_ref(arg))? {
+                    let Input::File(path) = input else {
+                        return Err(crate::output::usage(
+                            "--shard splits files, folders and object prefixes among workers; stdin cannot be split",
+                        ));
+                    };
+                    let size = std::fs::metadata(&path)
+                        .map_err(|e| {
+                            brazex_core::Error::io(format!("cannot read {}", path.display()), e)
+                        })?
+                        .len();
+                    items.push((path.display().to_string(), size, Item::File(path)));
+                }
+            }
+        }
+    }
+    if items.is_empty() {
+        return Err(crate::output::usage("--shard: no inputs to split"));
+    }
+    let sizes: Vec<(String, u64)> = items.iter().map(|(l, s, _)| (l.clone(), *s)).collect();
+    let mine = shard.select(&sizes);
+    // Each bucket's objects of this shard, fetched (ahead, within --s3-concurrency) in
+    // the shard's order.
+    let mut items: Vec<Option<Item>> = items.into_iter().map(|(_, _, item)| Some(item)).collect();
+    let mut wanted: Vec<Vec<ObjectInfo>> = vec![Vec::new(); buckets.len()];
+    for &i in &mine {
+        if let Some(Item::Object(b, object)) = &items[i] {
+            wanted[*b].push(object.clone());
+        }
+    }
+    let progress = Arc::new(BucketProgress::default());
+    let mut readers: Vec<std::vec::IntoIter<Input>> = match &runtime {
+        Some(runtime) => buckets
+            .iter()
+            .zip(&wanted)
+            .map(|(bucket, objects)| stream_inputs(bucket, runtime, objects, &progress).into_iter())
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut inputs = Vec::with_capacity(mine.len());
+    for &i in &mine {
+        match items[i].take() {
+            Some(Item::File(path)) => inputs.push(Input::File(path)),
+            Some(Item::Object(b, _)) => {
+                let input = readers
+                    .get_mut(b)
+                    .and_then(Iterator::next)
+                    .ok_or_else(|| anyhow::anyhow!("internal: a shard's object has no reader"))?;
+                inputs.push(input);
+            }
+            None => anyhow::bail!("internal: an input taken twice"),
+        }
+    }
+    Ok(Inputs {
+        inputs,
+        _runtime: runtime,
+    })
+}
+
 /// The pipeline inputs of `objects`, named by their URLs.
 pub fn stream_inputs(
     bucket: &Bucket,

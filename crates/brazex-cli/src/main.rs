@@ -12,6 +12,7 @@ mod postgres;
 mod process;
 mod report;
 mod schema;
+mod shard;
 mod shell;
 mod signals;
 mod sim;
@@ -45,6 +46,9 @@ fn main() {
         Command::Schema(args) => schema::schema(args),
         Command::Completions(args) => shell::completions(args),
         Command::Manpage(args) => shell::manpage(args),
+        Command::Manifest(args) => match &args.command {
+            args::ManifestCommand::Merge(args) => shard::merge(args),
+        },
     };
     let Err(error) = result else {
         report::finish(report::Status::Succeeded, exit::SUCCESS, None);

@@ -86,7 +86,7 @@ pub enum CodecArg {
 }
 
 /// Flags of the output (shared by `process`, `run` and `download`).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Ndjson)]
@@ -332,8 +332,23 @@ pub fn read_schema_at(
     store: &crate::args::StoreArgs,
     with_rest: bool,
 ) -> anyhow::Result<PinnedSchema> {
+    let text = read_text_at(path, store, "--schema")?;
+    Ok(PinnedSchema::parse(
+        &path.display().to_string(),
+        &text,
+        with_rest,
+    )?)
+}
+
+/// The text of a schema or manifest in a file or an object (`what` names it in
+/// errors: `--schema`, `manifest`).
+pub fn read_text_at(
+    path: &Path,
+    store: &crate::args::StoreArgs,
+    what: &str,
+) -> anyhow::Result<String> {
     let name = path.display().to_string();
-    let text = match Target::parse(path).map_err(|e| usage(format!("--schema {e}")))? {
+    match Target::parse(path).map_err(|e| usage(format!("{what} {e}")))? {
         Target::File(Location::Object(url)) => {
             let inputs =
                 crate::bucket::expand_inputs(std::slice::from_ref(&path.to_path_buf()), store)?;
@@ -342,32 +357,31 @@ pub fn read_schema_at(
                 .inputs
                 .iter()
                 .find(|i| *i.label() == *wanted)
-                .ok_or_else(|| usage(format!("--schema {name}: no such object")))?;
+                .ok_or_else(|| usage(format!("{what} {name}: no such object")))?;
             let brazex_core::input::Opened::Stream(reader) = input.open()? else {
-                return Err(usage(format!("--schema {name}: not an object")));
+                return Err(usage(format!("{what} {name}: not an object")));
             };
-            read_bounded(reader, &name)?
+            read_bounded(reader, &name, what)
         }
         _ => {
             let file = std::fs::File::open(path)
-                .map_err(|e| brazex_core::Error::io(format!("cannot read --schema {name}"), e))?;
-            read_bounded(Box::new(file), &name)?
+                .map_err(|e| brazex_core::Error::io(format!("cannot read {what} {name}"), e))?;
+            read_bounded(Box::new(file), &name, what)
         }
-    };
-    Ok(PinnedSchema::parse(&name, &text, with_rest)?)
+    }
 }
 
 /// A schema file's text; schemas are small, and a larger file is not one.
-fn read_bounded(reader: Box<dyn Read + Send>, name: &str) -> anyhow::Result<String> {
+fn read_bounded(reader: Box<dyn Read + Send>, name: &str, what: &str) -> anyhow::Result<String> {
     const MAX_SCHEMA_BYTES: u64 = 64 << 20;
     let mut text = String::new();
     reader
         .take(MAX_SCHEMA_BYTES + 1)
         .read_to_string(&mut text)
-        .map_err(|e| brazex_core::Error::io(format!("cannot read --schema {name}"), e))?;
+        .map_err(|e| brazex_core::Error::io(format!("cannot read {what} {name}"), e))?;
     if text.len() as u64 > MAX_SCHEMA_BYTES {
         return Err(usage(format!(
-            "--schema {name}: larger than 64 MiB; not a schema or manifest"
+            "{what} {name}: larger than 64 MiB; not a schema or manifest"
         )));
     }
     Ok(text)
@@ -740,7 +754,7 @@ pub fn source_of(source: Option<&serde_json::Value>, inputs: &[Input]) -> serde_
 }
 
 /// Writes a JSON document into the run (a manifest).
-fn write_json(staging: &Run, at: &Location, value: &serde_json::Value) -> anyhow::Result<()> {
+pub fn write_json(staging: &Run, at: &Location, value: &serde_json::Value) -> anyhow::Result<()> {
     let mut file = staging.create(at)?;
     serde_json::to_writer_pretty(&mut file, value)?;
     std::io::Write::write_all(&mut file, b"\n")?;

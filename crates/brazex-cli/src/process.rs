@@ -12,13 +12,33 @@ use crate::args::{OnErrorArg, PipelineArgs, ProcessArgs};
 use crate::exit::UsageError;
 
 pub fn process(args: &ProcessArgs) -> anyhow::Result<()> {
-    let options = options(&args.pipeline)?;
+    // --shard K/N: this worker's share of the objects, into PREFIX/shard-K-of-N/.
+    let sharded;
+    let pipeline = match args.shard {
+        Some(shard) => {
+            if crate::incremental::wanted(&args.pipeline) {
+                return Err(UsageError(
+                    "--shard cannot keep a --state or write --changes-since: a shard sees only some users, so every other user would look deleted".into(),
+                )
+                .into());
+            }
+            let mut pipeline = args.pipeline.clone();
+            pipeline.output = Some(crate::shard::output(
+                shard,
+                args.pipeline.output.as_deref(),
+            )?);
+            sharded = pipeline;
+            &sharded
+        }
+        None => &args.pipeline,
+    };
+    let options = options(pipeline)?;
     // Object URLs (s3://, gs://, az://) stream from their store; the runtime that
     // downloads them lives in `inputs` until the pipeline is done.
-    let inputs = crate::bucket::expand_inputs(&args.inputs, &args.pipeline.store)?;
+    let inputs = crate::bucket::expand_inputs_of_shard(&args.inputs, &pipeline.store, args.shard)?;
     crate::exit::set_phase("processing");
-    let summary = run_to_output(&inputs.inputs, &options, &args.pipeline, None)?;
-    if !args.pipeline.quiet {
+    let summary = run_to_output(&inputs.inputs, &options, pipeline, None)?;
+    if !pipeline.quiet {
         crate::report::say(&describe(&summary));
     }
     Ok(())

@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -458,4 +458,188 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, mut keep: impl FnMut(&[u8]) -> b
     }
     let _ = from.shutdown(Shutdown::Both);
     let _ = to.shutdown(Shutdown::Both);
+}
+
+/// An object of the bucket, read back through boto3.
+fn get(bucket: &str, key: &str, dir: &Path) -> Vec<u8> {
+    let file = dir.join("got");
+    s3ctl(
+        s3_endpoint(),
+        &["get", bucket, key, &file.to_string_lossy()],
+    );
+    std::fs::read(&file).expect("downloaded")
+}
+
+#[test]
+fn three_shards_into_s3_merge_into_the_rows_of_one_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bkt = bucket("shards");
+    // Nine objects of unequal sizes (as a bucket export has: the last is smaller).
+    let mut files = Vec::new();
+    for (i, users) in [900, 400, 700, 300, 800, 500, 600, 200, 1000]
+        .iter()
+        .enumerate()
+    {
+        let file = generate(
+            dir.path(),
+            &format!("{i}.zip"),
+            &[
+                "--users",
+                &users.to_string(),
+                "--seed",
+                &(100 + i).to_string(),
+            ],
+        );
+        put(&bkt, &format!("exp/{i:02}.zip"), &file);
+        files.push(file);
+    }
+    let select = ["--select", "braze_id,external_id,country"];
+    let all = local(
+        &files.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+        &select,
+    );
+    let input = format!("s3://{bkt}/exp/");
+    let prefix = format!("s3://{bkt}/out/");
+    let shard = |k: u32| {
+        let spec = format!("{k}/3");
+        let mut args = vec!["process", "--shard", &spec, &input, "-o", &prefix];
+        args.extend_from_slice(&select);
+        s3(&args, s3_endpoint()).run()
+    };
+    // Two shards run side by side; the merge waits for the third.
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| shard(0));
+        let b = scope.spawn(|| shard(1));
+        (a.join().expect("shard 0"), b.join().expect("shard 1"))
+    });
+    a.assert_success();
+    b.assert_success();
+    let early = s3(&["manifest", "merge", &prefix], s3_endpoint()).run();
+    early.assert_exit(1);
+    early.assert_stderr_contains("1 of 3 shard manifests missing: shard-2-of-3");
+    shard(2).assert_success();
+    s3(&["manifest", "merge", &prefix], s3_endpoint())
+        .run()
+        .assert_success();
+
+    let merged: serde_json::Value =
+        serde_json::from_slice(&get(&bkt, "out/_manifest.json", dir.path())).expect("json");
+    assert_eq!(merged["totals"]["rows_written"], lines(&all));
+    assert_eq!(merged["shards"].as_array().map(Vec::len), Some(3));
+    // Every object in exactly one shard, each shard's in key order.
+    let mut objects: Vec<String> = Vec::new();
+    for s in merged["shards"].as_array().expect("shards") {
+        let inputs: Vec<String> = s["source"]["inputs"]
+            .as_array()
+            .expect("inputs")
+            .iter()
+            .map(|i| i.as_str().expect("url").to_string())
+            .collect();
+        assert!(
+            inputs.windows(2).all(|w| w[0] < w[1]),
+            "key order: {inputs:?}"
+        );
+        objects.extend(inputs);
+    }
+    objects.sort();
+    let want: Vec<String> = (0..9)
+        .map(|i| format!("s3://{bkt}/exp/{i:02}.zip"))
+        .collect();
+    assert_eq!(objects, want);
+    // Each shard's rows are its objects' rows in key order; all shards together are
+    // the one run's rows.
+    let mut rows_by_shard: Vec<Vec<u8>> = vec![Vec::new(); 3];
+    for file in merged["tables"][0]["files"].as_array().expect("files") {
+        let path = file["path"].as_str().expect("path");
+        let k: usize = path[6..7].parse().expect("shard-K-of-3/…");
+        let bytes = get(&bkt, &format!("out/{path}"), dir.path());
+        assert_eq!(file["bytes"], bytes.len());
+        rows_by_shard[k].extend(bytes);
+    }
+    let mut every_row: Vec<&[u8]> = Vec::new();
+    for (k, s) in merged["shards"]
+        .as_array()
+        .expect("shards")
+        .iter()
+        .enumerate()
+    {
+        let theirs: Vec<PathBuf> = s["source"]["inputs"]
+            .as_array()
+            .expect("inputs")
+            .iter()
+            .map(|i| {
+                let name = i.as_str().expect("url").rsplit('/').next().expect("name");
+                let n: usize = name[..2].parse().expect("NN.zip");
+                files[n].clone()
+            })
+            .collect();
+        let want = local(
+            &theirs.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+            &select,
+        );
+        assert!(
+            rows_by_shard[k] == want,
+            "shard {k}: its objects' rows, in order"
+        );
+        assert_eq!(s["rows_written"], lines(&want));
+    }
+    for rows in &rows_by_shard {
+        every_row.extend(rows.split_inclusive(|&b| b == b'\n'));
+    }
+    let mut one_run: Vec<&[u8]> = all.split_inclusive(|&b| b == b'\n').collect();
+    every_row.sort();
+    one_run.sort();
+    assert!(
+        every_row == one_run,
+        "the shards' rows are the one run's, as a multiset"
+    );
+    // Bytes are balanced: no shard holds more than one object's worth above another.
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|f| std::fs::metadata(f).expect("size").len())
+        .collect();
+    let loads: Vec<u64> = merged["shards"]
+        .as_array()
+        .expect("shards")
+        .iter()
+        .map(|s| {
+            s["source"]["inputs"]
+                .as_array()
+                .expect("inputs")
+                .iter()
+                .map(|i| {
+                    let name = i.as_str().expect("url").rsplit('/').next().expect("name");
+                    sizes[name[..2].parse::<usize>().expect("NN")]
+                })
+                .sum()
+        })
+        .collect();
+    let spread = loads.iter().max().unwrap_or(&0) - loads.iter().min().unwrap_or(&0);
+    assert!(spread <= *sizes.iter().max().unwrap_or(&0), "{loads:?}");
+
+    // What a shard cannot do.
+    for (args, says) in [
+        (
+            vec!["process", "--shard", "0/2", "-", "-o", &prefix],
+            "stdin cannot be split",
+        ),
+        (
+            vec!["process", "--shard", "0/2", &input, "-o", "rows.ndjson"],
+            "--shard writes a folder per shard",
+        ),
+        (
+            vec!["process", "--shard", "2/2", &input],
+            "K goes from 0 to N-1",
+        ),
+        (
+            vec![
+                "process", "--shard", "0/2", &input, "-o", &prefix, "--state", "st",
+            ],
+            "--shard cannot keep a --state",
+        ),
+    ] {
+        let run = s3(&args, s3_endpoint()).run();
+        run.assert_exit(2);
+        run.assert_stderr_contains(says);
+    }
 }
