@@ -94,7 +94,14 @@ pub(crate) fn decode_all(
                 summary.add_decoded(&counted);
                 continue;
             }
-            if !matches!(input, Input::Stdin) {
+            // Stdin, and a stream that shares its source with the inputs before it,
+            // are read in their turn, after those.
+            let in_order = match input {
+                Input::Stdin => true,
+                Input::Stream(stream) => stream.is_in_order(),
+                Input::File(_) | Input::Ranged(_) => false,
+            };
+            if !in_order {
                 waiting.push(input);
                 continue;
             }
@@ -473,5 +480,82 @@ impl ReadAhead {
             state.closed = true;
         }
         self.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+
+    use crate::input::{Input, StreamInput};
+    use crate::pipeline::{run, Options};
+
+    /// A stream that logs when it is first read and when it ends.
+    struct Logged {
+        name: &'static str,
+        data: std::io::Cursor<Vec<u8>>,
+        log: Arc<Mutex<Vec<String>>>,
+        started: bool,
+    }
+
+    impl Read for Logged {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let mut log = self.log.lock().expect("log");
+            if !self.started {
+                self.started = true;
+                log.push(format!("{} starts", self.name));
+            }
+            // One byte at a time, so that streams read side by side interleave.
+            let one = buf.len().min(1);
+            let n = self.data.read(&mut buf[..one])?;
+            if n == 0 {
+                log.push(format!("{} ends", self.name));
+            }
+            Ok(n)
+        }
+    }
+
+    fn streams(in_order: bool, log: &Arc<Mutex<Vec<String>>>) -> Vec<Input> {
+        ["a", "b", "c"]
+            .into_iter()
+            .map(|name| {
+                let text = format!("{{\"id\":\"{name}1\"}}\n{{\"id\":\"{name}2\"}}\n");
+                let reader = Box::new(Logged {
+                    name,
+                    data: std::io::Cursor::new(text.into_bytes()),
+                    log: log.clone(),
+                    started: false,
+                });
+                Input::Stream(match in_order {
+                    true => StreamInput::in_order(name, reader),
+                    false => StreamInput::new(name, reader),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn streams_in_order_are_read_one_after_the_other_and_others_side_by_side() {
+        let options = Options {
+            jobs: 3,
+            ..Options::default()
+        };
+        let want = b"{\"id\":\"a1\"}\n{\"id\":\"a2\"}\n{\"id\":\"b1\"}\n{\"id\":\"b2\"}\n{\"id\":\"c1\"}\n{\"id\":\"c2\"}\n";
+        for in_order in [true, false] {
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let mut out = Vec::new();
+            run(&streams(in_order, &log), &options, &mut out, None).expect("runs");
+            assert_eq!(out, want, "rows in input order either way");
+            let log = log.lock().expect("log").clone();
+            if in_order {
+                assert_eq!(
+                    log,
+                    ["a starts", "a ends", "b starts", "b ends", "c starts", "c ends"]
+                );
+            } else {
+                assert_eq!(log.len(), 6);
+            }
+        }
     }
 }

@@ -173,14 +173,33 @@ impl io::Seek for RangeSeek<'_> {
 pub struct StreamInput {
     label: Arc<str>,
     reader: Arc<Mutex<Option<Box<dyn Read + Send>>>>,
+    in_order: bool,
 }
 
 impl StreamInput {
+    /// A stream of its own (an object's download): several such inputs are decoded
+    /// side by side.
     pub fn new(label: impl Into<Arc<str>>, reader: Box<dyn Read + Send>) -> StreamInput {
         StreamInput {
             label: label.into(),
             reader: Arc::new(Mutex::new(Some(reader))),
+            in_order: false,
         }
+    }
+
+    /// A stream that shares its source with the inputs around it (the entries of a
+    /// spool read back through one cursor): it is read only after the inputs before
+    /// it, never side by side with them.
+    pub fn in_order(label: impl Into<Arc<str>>, reader: Box<dyn Read + Send>) -> StreamInput {
+        StreamInput {
+            in_order: true,
+            ..StreamInput::new(label, reader)
+        }
+    }
+
+    /// True when the stream must be read after the inputs before it.
+    pub fn is_in_order(&self) -> bool {
+        self.in_order
     }
 }
 
@@ -285,6 +304,15 @@ pub fn sample_and_replay(input: &Input) -> Result<(Input, Input)> {
     }));
     let sample = StreamInput::new(label.clone(), Box::new(Sampler(Arc::clone(&shared))));
     let replay = StreamInput::new(label, Box::new(Replayer(shared)));
+    // Sampled or replayed, a stream that is read in order stays so.
+    let in_order = matches!(input, Input::Stream(s) if s.in_order);
+    let (sample, replay) = match in_order {
+        true => (
+            StreamInput { in_order, ..sample },
+            StreamInput { in_order, ..replay },
+        ),
+        false => (sample, replay),
+    };
     Ok((Input::Stream(sample), Input::Stream(replay)))
 }
 

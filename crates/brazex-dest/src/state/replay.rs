@@ -67,7 +67,8 @@ pub fn replay(
         .enumerate()
         .filter(|(i, _)| spooled.spooled_entries[*i])
         .map(|(i, label)| {
-            Input::Stream(StreamInput::new(
+            // The entries share one cursor over the spool: read one after the other.
+            Input::Stream(StreamInput::in_order(
                 label.clone(),
                 Box::new(EntryReader {
                     entry: i as u32,
