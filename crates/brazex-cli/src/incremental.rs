@@ -27,7 +27,7 @@ use brazex_core::pipeline::{run_with, BadLine, BadLineSink, OnError, Options, Su
 use brazex_core::select::Selection;
 use brazex_dest::state::{
     compare, partitions_for, replay, Compared, Counts, Digests, Generation, Meta, NewGeneration,
-    ReplayMode, Scratch, SpoolEncoder, SpoolSink, StateDir, StateError, BYTES_PER_USER,
+    ReplayMode, Scratch, SpoolEncoder, SpoolSink, StateDir, StateError, Tap, BYTES_PER_USER,
     FIRST_PARTITIONS,
 };
 use std::hash::BuildHasher;
@@ -48,6 +48,9 @@ pub struct Extra {
     pub pass_one: Option<Summary>,
     /// Out: the schema pass 2 wrote the rows with (typed outputs), for the state.
     pub schema: Option<serde_json::Value>,
+    /// A run in one pass (`--state` without `--changes-since`): the output's run
+    /// taps each row's key beside it (brazex_dest::state::Tap).
+    pub tap: Option<Tap>,
 }
 
 impl Extra {
@@ -75,8 +78,8 @@ pub struct Incremental {
     state: Option<StateDir>,
     /// `--state` names the `--changes-since` folder: the new state goes there.
     since_is_state: bool,
-    /// `None` only for [`check`].
-    scratch: Option<Scratch>,
+    /// `None` only for [`check`]; shared with a [`Tap`].
+    scratch: Option<Arc<Scratch>>,
     new: Option<NewGeneration>,
     compared: Option<Compared>,
     started: SystemTime,
@@ -207,7 +210,7 @@ impl Incremental {
             (None, None) => return Err(usage("--state or --changes-since needs a folder")),
         };
         let scratch = match scratch {
-            true => Some(Scratch::new(home).map_err(state_error)?),
+            true => Some(Arc::new(Scratch::new(home).map_err(state_error)?)),
             false => None,
         };
         let mode = match since {
@@ -249,7 +252,7 @@ impl Incremental {
 
     fn scratch(&self) -> anyhow::Result<&Scratch> {
         self.scratch
-            .as_ref()
+            .as_deref()
             .context("internal: an incremental run without scratch space")
     }
 
@@ -262,7 +265,10 @@ impl Incremental {
         }
     }
 
-    /// Passes 1 and 2 up to the replay: returns pass 2's inputs and options.
+    /// Passes 1 and 2 up to the replay: returns pass 2's inputs and options. A run
+    /// that writes every row and fails on a repeated key (`--state` alone, without
+    /// `--on-error skip`) takes one pass instead: the inputs and options are the
+    /// caller's, and the output taps the keys ([`Extra::tap`]).
     pub fn prepare(
         &mut self,
         inputs: &[Input],
@@ -270,6 +276,18 @@ impl Incremental {
         args: &PipelineArgs,
         bad_lines: BadLineSink<'_>,
     ) -> anyhow::Result<(Vec<Input>, Options)> {
+        if self.mode == ReplayMode::All && options.on_error == OnError::Fail {
+            let dir = self
+                .state_dir()
+                .context("internal: a state run without a state folder")?;
+            let reserved = NewGeneration::reserve(dir, self.scratch()?).map_err(state_error)?;
+            let scratch = self.scratch.clone().context("internal: no scratch space")?;
+            let selection = options.selection.clone().map(Arc::new);
+            let fingerprinter = Fingerprinter::new(self.key, selection);
+            self.extra.tap = Some(Tap::new(fingerprinter, scratch, reserved));
+            crate::exit::set_phase("writing the rows and the state");
+            return Ok((inputs.to_vec(), options.clone()));
+        }
         let started = Instant::now();
         crate::exit::set_phase("reading the export for the state");
         // Pass 1.
@@ -306,16 +324,7 @@ impl Incremental {
             skip,
         )?;
         if let Some(dup) = compared.duplicate.as_ref().filter(|_| !skip) {
-            return Err(brazex_core::Error::Key {
-                place: dup.place.clone(),
-                message: format!(
-                    "{} {:?} repeats: {} had it first (a user appears once in an export; --on-error skip skips the repeats)",
-                    self.key.name(),
-                    dup.key,
-                    dup.first
-                ),
-            }
-            .into());
+            return Err(dup.to_error(self.key).into());
         }
         if !compared.skipped.is_empty() {
             // Their text, where the spool has it (a repeat of an unchanged user is
@@ -414,6 +423,19 @@ impl Incremental {
             "unchanged": counts.unchanged,
             "duplicates_skipped": counts.duplicates,
         })
+    }
+
+    /// Once the output is written (not committed yet): what its tap found, for
+    /// [`Incremental::describe`] and [`Incremental::commit`].
+    pub fn output_written(&mut self) -> anyhow::Result<()> {
+        if let Some(mut tap) = self.extra.tap.take() {
+            let (compared, new) = tap
+                .take()
+                .context("internal: the output did not run the state's tap")?;
+            self.compared = Some(compared);
+            self.new = Some(new);
+        }
+        Ok(())
     }
 
     /// The one line the run prints about the changes.

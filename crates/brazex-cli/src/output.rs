@@ -15,7 +15,7 @@ use brazex_core::contract::{
     Changes, Contract, CustomAttributes, Evolution, KeyLog, PinnedSchema, Watched, WatchedSink,
 };
 use brazex_core::delimited::{csv_header, CsvEncoder, NdjsonRows};
-use brazex_core::encode::{Encoder, Rows};
+use brazex_core::encode::Encoder;
 use brazex_core::input::Input;
 use brazex_core::path::{parse_select, parse_select_pinned, SelectItem};
 use brazex_core::pipeline::{run_with, BadLineSink, Options, Summary};
@@ -23,6 +23,7 @@ use brazex_core::schema::ColumnType;
 use brazex_core::table::{infer_plan, Plan};
 use brazex_dest::manifest::{Manifest, MANIFEST};
 use brazex_dest::parts::{ByteSink, Compress, PartOptions, Parts};
+use brazex_dest::state::Tap;
 use brazex_dest::{Location, Run, StoreOptions, Target};
 use brazex_parquet::ipc::ArrowSink;
 use brazex_parquet::{Codec, ParquetEncoder, ParquetOptions, ParquetSink};
@@ -625,7 +626,14 @@ pub fn write(
             };
             let summary;
             (summary, rest) = run_typed(
-                inputs, &options, plan, max_keys, &make, &mut sink, bad_lines,
+                inputs,
+                &options,
+                plan,
+                max_keys,
+                &make,
+                &mut sink,
+                bad_lines,
+                extra.tap.as_mut(),
             )?;
             (summary, sink.finish()?)
         }
@@ -640,7 +648,14 @@ pub fn write(
             };
             let summary;
             (summary, rest) = run_typed(
-                inputs, &options, plan, max_keys, &make, &mut sink, bad_lines,
+                inputs,
+                &options,
+                plan,
+                max_keys,
+                &make,
+                &mut sink,
+                bad_lines,
+                extra.tap.as_mut(),
             )?;
             (summary, sink.finish()?)
         }
@@ -649,15 +664,30 @@ pub fn write(
             let mut sink = ByteSink::new(parts.into_iter().zip(headers).collect());
             let make = || CsvEncoder::new(plan.clone());
             let summary;
-            (summary, rest) =
-                run_typed(inputs, options, plan, max_keys, &make, &mut sink, bad_lines)?;
+            (summary, rest) = run_typed(
+                inputs,
+                options,
+                plan,
+                max_keys,
+                &make,
+                &mut sink,
+                bad_lines,
+                extra.tap.as_mut(),
+            )?;
             (summary, sink.finish()?)
         }
         _ => {
             let selection = options.selection.clone().map(Arc::new);
             let mut sink = ByteSink::new(parts.into_iter().map(|p| (p, None)).collect());
             let make = || NdjsonRows::new(selection.clone());
-            let summary = run_bytes(inputs, options, &make, &mut sink, bad_lines)?;
+            let summary = run_into(
+                inputs,
+                options,
+                &make,
+                &mut sink,
+                bad_lines,
+                extra.tap.as_mut(),
+            )?;
             (summary, sink.finish()?)
         }
     };
@@ -800,6 +830,8 @@ pub fn report_cleaned(cleaned: Vec<String>, quiet: bool) {
 
 /// Runs a typed output; with custom attribute columns, the blocks also carry the
 /// keys their rows sent to the rest (`brazex_core::contract::Watched`): returned.
+/// With a `tap`, a `--state` run's keys are taken beside the rows ([`run_into`]).
+#[allow(clippy::too_many_arguments)]
 pub fn run_typed<E: Encoder>(
     inputs: &[Input],
     options: &Options,
@@ -808,25 +840,49 @@ pub fn run_typed<E: Encoder>(
     make: &(dyn Fn() -> E + Sync),
     sink: &mut dyn brazex_core::encode::Sink<E::Block>,
     bad_lines: BadLineSink<'_>,
+    tap: Option<&mut Tap>,
 ) -> brazex_core::Result<(Summary, KeyLog)> {
     if plan.custom_keys().is_none() {
-        let summary = run_with(inputs, options, make, sink, Some(bad_lines))?;
+        let summary = run_into(inputs, options, make, sink, bad_lines, tap)?;
         return Ok((summary, KeyLog::default()));
     }
     let watched = || Watched(make());
     let mut sink = WatchedSink::new(sink, max_keys);
-    let summary = run_with(inputs, options, &watched, &mut sink, Some(bad_lines))?;
+    let summary = run_into(inputs, options, &watched, &mut sink, bad_lines, tap)?;
     Ok((summary, sink.into_log()))
 }
 
-fn run_bytes<E: Encoder<Block = Vec<Rows>>>(
+/// Runs the pipeline into an output's `sink`; with a `tap` (`--state` in one pass,
+/// see `crate::incremental`), each row's key and fingerprint go beside it, and a
+/// repeated key fails the run before the output commits.
+pub fn run_into<E: Encoder>(
     inputs: &[Input],
     options: &Options,
     make: &(dyn Fn() -> E + Sync),
-    sink: &mut ByteSink,
+    sink: &mut dyn brazex_core::encode::Sink<E::Block>,
     bad_lines: BadLineSink<'_>,
+    tap: Option<&mut Tap>,
 ) -> brazex_core::Result<Summary> {
-    run_with(inputs, options, make, sink, Some(bad_lines))
+    match tap {
+        Some(tap) => tap.run(inputs, options, make, sink, Some(bad_lines)),
+        None => run_with(inputs, options, make, sink, Some(bad_lines)),
+    }
+}
+
+/// Plain NDJSON into `out` (stdout or a file), with a `--state` run's `tap`.
+pub fn run_ndjson(
+    inputs: &[Input],
+    options: &Options,
+    out: &mut dyn std::io::Write,
+    bad_lines: BadLineSink<'_>,
+    tap: Option<&mut Tap>,
+) -> brazex_core::Result<Summary> {
+    match tap {
+        Some(tap) => brazex_core::pipeline::run_ndjson_through(options, out, |make, sink| {
+            tap.run(inputs, options, make, sink, Some(bad_lines))
+        }),
+        None => brazex_core::pipeline::run(inputs, options, out, Some(bad_lines)),
+    }
 }
 
 /// Types the plan's unknown columns from the first `--infer-rows` rows (see

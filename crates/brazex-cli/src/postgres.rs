@@ -149,6 +149,7 @@ pub fn load(
         &make,
         &mut sink,
         bad_lines,
+        extra.tap.as_mut(),
     )?;
     report_changes(&plan, &rest, args.quiet);
     let record = LoadRecord {

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use brazex_core::filter::Filter;
 use brazex_core::input::Input;
-use brazex_core::pipeline::{run, BadLine, OnError, Options, Summary};
+use brazex_core::pipeline::{BadLine, OnError, Options, Summary};
 use brazex_core::select::Selection;
 use brazex_dest::{Location, Run, Target};
 
@@ -177,8 +177,14 @@ pub fn run_to_output(
         Target::File(at) | Target::Dir(at) => {
             let mut file = staging.create(at)?;
             crate::output::report_cleaned(staging.take_cleaned(), args.quiet);
-            let summary = run(inputs, options, &mut file, Some(&mut record_bad))
-                .map_err(|e| name_output(e, at))?;
+            let summary = crate::output::run_ndjson(
+                inputs,
+                options,
+                &mut file,
+                &mut record_bad,
+                extra.tap.as_mut(),
+            )
+            .map_err(|e| name_output(e, at))?;
             file.finish()?;
             crate::report::record_in(
                 "outputs",
@@ -191,8 +197,21 @@ pub fn run_to_output(
             crate::output::report_cleaned(staging.take_cleaned(), args.quiet);
             let stdout = io::stdout();
             let mut lock = stdout.lock();
-            run(inputs, options, &mut lock, Some(&mut record_bad))?
+            crate::output::run_ndjson(
+                inputs,
+                options,
+                &mut lock,
+                &mut record_bad,
+                extra.tap.as_mut(),
+            )?
         }
+    };
+    if let Some(inc) = incremental.as_mut() {
+        inc.output_written()?;
+    }
+    let extra = match incremental.as_ref() {
+        Some(inc) => &inc.extra,
+        None => &no_extra,
     };
     let summary = extra.summary(&summary);
     crate::report::record("counts", crate::report::counts(&summary));

@@ -144,6 +144,19 @@ pub fn run(
     out: &mut dyn Write,
     bad_lines: Option<BadLineSink<'_>>,
 ) -> Result<Summary> {
+    run_ndjson_through(options, out, |make_encoder, sink| {
+        run_with(inputs, options, make_encoder, sink, bad_lines)
+    })
+}
+
+/// The NDJSON encoders and sink of [`run`], handed to `runner`, which runs the
+/// pipeline with them ([`run_with`], or a wrapper that adds to each block); then
+/// `out` is flushed.
+pub fn run_ndjson_through(
+    options: &Options,
+    out: &mut dyn Write,
+    runner: impl FnOnce(&(dyn Fn() -> NdjsonEncoder + Sync), &mut dyn Sink<Vec<u8>>) -> Result<Summary>,
+) -> Result<Summary> {
     let selection = options.selection.clone().map(Arc::new);
     // Output buffers go round between the writer and the workers, as input blocks do.
     let recycler = Recycler::new(4 * options.jobs.max(1) + 4);
@@ -151,13 +164,7 @@ pub fn run(
         let recycler = recycler.clone();
         move || NdjsonEncoder::new(selection.clone()).recycling(recycler.clone())
     };
-    let summary = run_with(
-        inputs,
-        options,
-        &make_encoder,
-        &mut WriteSink::new(out, Some(recycler)),
-        bad_lines,
-    )?;
+    let summary = runner(&make_encoder, &mut WriteSink::new(out, Some(recycler)))?;
     out.flush()
         .map_err(|e| Error::io(crate::encode::WRITE_FAILED, e))?;
     Ok(summary)

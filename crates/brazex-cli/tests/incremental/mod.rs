@@ -368,6 +368,120 @@ fn typed_changes_carry_op_first_and_the_manifest_counts_them() {
     }
 }
 
+/// Names in `dir`, sorted (none when it does not exist).
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_state_alone_is_written_beside_the_output_and_a_repeat_fails_it_before_it_commits() {
+    let n = nights(1200);
+    // Night 2 with one user twice (its second row last).
+    let mut twice = n.lines2.clone();
+    twice.push(n.lines2[3].clone());
+    let twice_path = n.root.join("twice.ndjson");
+    write_lines(&twice_path, &twice);
+    let id: Value = serde_json::from_str(&n.lines2[3]).expect("json");
+    let repeat = format!(
+        "{}:{}: braze_id \"{}\" repeats: {}:4 had it first",
+        s(&twice_path),
+        twice.len(),
+        id["braze_id"].as_str().expect("id"),
+        s(&twice_path)
+    );
+    // Into a file, a Parquet folder and stdout: the same error at the repeat, no
+    // output committed, no state, no scratch left.
+    let state = n.root.join("state");
+    let file = n.root.join("rows.ndjson");
+    let folder = n.root.join("parquet");
+    let folder_arg = format!("{}/", s(&folder));
+    let outputs: [&[&str]; 3] = [
+        &["-o", s(&file)],
+        &["-o", &folder_arg, "--format", "parquet"],
+        &[],
+    ];
+    for output in outputs {
+        let mut args = vec!["process", s(&twice_path), "--state", s(&state)];
+        args.extend_from_slice(output);
+        let run = brazex(&args).run();
+        run.assert_exit(1);
+        run.assert_stderr_contains(&repeat);
+        assert!(!file.exists());
+        assert!(
+            names_in(&folder).iter().all(|n| n.starts_with('.')),
+            "{:?}",
+            names_in(&folder)
+        );
+        assert_eq!(
+            names_in(&state),
+            [".brazex-state.lock"],
+            "no state, no scratch"
+        );
+    }
+    // A row without the key fails it the same way, at the row.
+    let mut keyless = n.lines2.clone();
+    keyless.insert(5, "{\"external_id\": \"no-braze-id\"}".into());
+    let keyless_path = n.root.join("keyless.ndjson");
+    write_lines(&keyless_path, &keyless);
+    let run = brazex(&[
+        "process",
+        s(&keyless_path),
+        "--state",
+        s(&state),
+        "-o",
+        s(&file),
+    ])
+    .run();
+    run.assert_exit(1);
+    run.assert_stderr_contains(&format!("{}:6: braze_id is missing", s(&keyless_path)));
+    assert!(!file.exists());
+
+    // With --on-error skip the repeat is skipped and recorded (two passes), and the
+    // rest written.
+    let errors = n.root.join("errors.ndjson");
+    let run = brazex(&[
+        "process",
+        s(&twice_path),
+        "--state",
+        s(&state),
+        "-o",
+        s(&file),
+        "--on-error",
+        "skip",
+        "--errors-to",
+        s(&errors),
+    ])
+    .run();
+    run.assert_success();
+    let written = std::fs::read_to_string(&file).expect("rows");
+    assert_eq!(written.lines().count(), n.lines2.len());
+    let recorded = std::fs::read_to_string(&errors).expect("errors file");
+    assert_eq!(recorded.lines().count(), 1, "{recorded}");
+
+    // A state refreshed by a full run (--state alone over an existing state) in one
+    // pass: its rows are the plain run's, and night 2 against it has no changes.
+    let plain = brazex(&["process", "-q", s(&n.night2)]).run();
+    let refresh = brazex(&["process", s(&n.night2), "--state", s(&state)]).run();
+    refresh.assert_success();
+    assert_eq!(refresh.stdout, plain.stdout);
+    refresh.assert_stderr_contains(&format!("state of {} users written", n.lines2.len()));
+    let again = brazex(&["process", s(&n.night2), "--changes-since", s(&state)]).run();
+    again.assert_success();
+    assert!(again.stdout.is_empty());
+    again.assert_stderr_contains(&format!(
+        "0 inserts, 0 updates, 0 deletes, {} unchanged",
+        n.lines2.len()
+    ));
+}
+
 #[test]
 fn a_failed_or_cancelled_run_leaves_the_state_as_it_was() {
     let n = nights(1200);

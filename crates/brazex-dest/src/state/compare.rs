@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use brazex_core::cancel;
 use brazex_core::error::{LinePlace, Result};
+use brazex_core::fingerprint::KeyField;
 
 use super::spool::KNOWN;
 use super::{
@@ -63,6 +64,21 @@ pub struct Duplicate {
     pub place: LinePlace,
     /// Where the row that had it first is.
     pub first: LinePlace,
+}
+
+impl Duplicate {
+    /// The error a repeated key is when repeats are not skipped, placed at the repeat.
+    pub fn to_error(&self, key: KeyField) -> brazex_core::Error {
+        brazex_core::Error::Key {
+            place: self.place.clone(),
+            message: format!(
+                "{} {:?} repeats: {} had it first (a user appears once in an export; --on-error skip skips the repeats)",
+                key.name(),
+                self.key,
+                self.first
+            ),
+        }
+    }
 }
 
 /// What the comparison found.

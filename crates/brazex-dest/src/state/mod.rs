@@ -34,6 +34,7 @@ mod compare;
 mod digests;
 mod replay;
 mod spool;
+mod tap;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -49,6 +50,7 @@ pub use digests::{Digests, BYTES_PER_USER};
 pub use replay::{for_rows, replay, ReplayMode};
 pub use spool::SpoolBlock;
 pub use spool::{SpoolEncoder, SpoolSink, Spooled};
+pub use tap::Tap;
 
 /// The most partitions of the keys: at 10 million users one holds about 40,000.
 pub const MAX_PARTITIONS: usize = 256;
@@ -412,6 +414,10 @@ impl Drop for Scratch {
     }
 }
 
+/// The folder of a generation not written yet ([`NewGeneration::reserve`]).
+#[derive(Debug)]
+pub struct Reserved(PathBuf);
+
 /// The new state being written, made current by [`NewGeneration::commit`].
 #[derive(Debug)]
 pub struct NewGeneration {
@@ -427,7 +433,21 @@ impl NewGeneration {
         scratch: &Scratch,
         partitions: usize,
     ) -> Result<NewGeneration, StateError> {
-        let dir = state.next_generation(scratch)?;
+        Ok(NewGeneration::open(
+            NewGeneration::reserve(state, scratch)?,
+            partitions,
+        )?)
+    }
+
+    /// Makes the next generation's folder (removed with `scratch` unless committed),
+    /// for [`NewGeneration::open`] once the count of partitions is known.
+    pub fn reserve(state: &StateDir, scratch: &Scratch) -> Result<Reserved, StateError> {
+        state.next_generation(scratch).map(Reserved)
+    }
+
+    /// Starts writing the generation `reserved` with `partitions`.
+    pub fn open(reserved: Reserved, partitions: usize) -> brazex_core::Result<NewGeneration> {
+        let dir = reserved.0;
         let parts = (0..partitions.clamp(1, MAX_PARTITIONS))
             .map(|p| {
                 let path = part_path(&dir, p);

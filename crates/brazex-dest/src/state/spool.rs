@@ -33,7 +33,7 @@ use twox_hash::XxHash3_64;
 use super::digests::Digests;
 use super::{io_error, write_key, Scratch, MAX_PARTITIONS};
 
-/// A row in the spool.
+/// A row in the spool (or, tapped, fingerprinted beside the output that has it).
 pub(super) const SPOOLED: u8 = 1;
 /// A row whose line the earlier state had (neither spooled nor fingerprinted).
 pub(super) const KNOWN: u8 = 2;
@@ -59,6 +59,8 @@ pub struct SpoolEncoder {
     fingerprinter: Fingerprinter,
     digests: Option<Arc<Digests>>,
     partitions: usize,
+    /// False for a [`super::tap`]: the rows go to the output, only the keys here.
+    spool_rows: bool,
     entry: Option<Arc<str>>,
     rows: u32,
     spooled: u32,
@@ -77,12 +79,37 @@ impl SpoolEncoder {
             fingerprinter,
             digests,
             partitions,
+            spool_rows: true,
             entry: None,
             rows: 0,
             spooled: 0,
             raw: Vec::new(),
             keys: Vec::new(),
         }
+    }
+}
+
+impl SpoolEncoder {
+    /// Keys and fingerprints only, every row fingerprinted: the rows themselves go
+    /// to the output beside it ([`super::tap`]).
+    pub(super) fn keys_only(fingerprinter: Fingerprinter, partitions: usize) -> SpoolEncoder {
+        SpoolEncoder {
+            spool_rows: false,
+            ..SpoolEncoder::new(fingerprinter, None, partitions)
+        }
+    }
+
+    /// Takes back the last row (the output beside it refused that row).
+    pub(super) fn undo_row(&mut self, keys_len: usize, raw_len: usize, spooled: u32) {
+        self.keys.truncate(keys_len);
+        self.raw.truncate(raw_len);
+        self.spooled = spooled;
+        self.rows = self.rows.saturating_sub(1);
+    }
+
+    /// Where the next row starts: for [`SpoolEncoder::undo_row`].
+    pub(super) fn mark(&self) -> (usize, usize, u32) {
+        (self.keys.len(), self.raw.len(), self.spooled)
     }
 }
 
@@ -196,7 +223,7 @@ impl Encoder for SpoolEncoder {
             .is_some_and(|d| d.contains(key.as_bytes(), raw));
         let (fp, spool) = match known {
             true => (0, false),
-            false => (self.fingerprinter.fingerprint(record), true),
+            false => (self.fingerprinter.fingerprint(record), self.spool_rows),
         };
         if self.entry.is_none() {
             self.entry = Some(place().entry);
@@ -215,7 +242,8 @@ impl Encoder for SpoolEncoder {
         self.keys.extend_from_slice(key.as_bytes());
         self.keys.extend_from_slice(&fp.to_le_bytes());
         self.keys.extend_from_slice(&raw.to_le_bytes());
-        self.keys.push(if spool { SPOOLED } else { KNOWN });
+        // A tapped row is fingerprinted like a spooled one (the output has its text).
+        self.keys.push(if known { KNOWN } else { SPOOLED });
         self.keys.extend_from_slice(&line_no.to_le_bytes());
         self.rows += 1;
         Ok(())
