@@ -9,6 +9,9 @@
 #   ./benches/incremental.sh with OUT DIR       # one night-2 run with the flags
 #                                               # (from a fresh copy of the state)
 #   ./benches/incremental.sh without OUT DIR    # the same run without them
+#   ./benches/incremental.sh first OUT DIR      # night 1 with --state into a fresh
+#                                               # folder (the first night)
+#   ./benches/incremental.sh plain OUT DIR      # night 1 without it
 #   ./benches/incremental.sh all DIR            # prepare, then each once under
 #                                               # /usr/bin/time -v
 #   USERS=10000000 ./benches/incremental.sh scale DIR
@@ -48,6 +51,18 @@ night2() { # OUT DIR WITH: one night-2 run, into a scratch folder removed after
     rm -rf "$scratch"
 }
 
+night1() { # OUT DIR WITH: night 1, with --state into a fresh folder or without
+    local out=$1 dir=$2 with=$3 scratch target
+    scratch=$(mktemp -d -p "$dir")
+    local extra=()
+    [ "$with" = 1 ] && extra=(--state "$scratch/state")
+    target=(-o "$scratch/out/")
+    [ "$out" = ndjson ] && target=()
+    # shellcheck disable=SC2046
+    "$B" process -q "$dir/night1.zip" $(flags "$out") "${extra[@]}" "${target[@]}" >/dev/null
+    rm -rf "$scratch"
+}
+
 case "$step" in
     prepare)
         dir=${1:?DIR}
@@ -67,6 +82,8 @@ case "$step" in
         ;;
     with) night2 "${1:?OUT}" "${2:?DIR}" 1 ;;
     without) night2 "${1:?OUT}" "${2:?DIR}" 0 ;;
+    first) night1 "${1:?OUT}" "${2:?DIR}" 1 ;;
+    plain) night1 "${1:?OUT}" "${2:?DIR}" 0 ;;
     all)
         dir=${1:?DIR}
         "$0" prepare "$dir"

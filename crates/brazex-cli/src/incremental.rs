@@ -1,7 +1,10 @@
 //! `--state DIR` and `--changes-since DIR`: incremental loads (brazex_dest::state).
 //!
-//! A run with either flag takes two passes over the rows, the second one over what
-//! the first spooled (so a download is read once):
+//! A run with `--state` alone writes every row, so it takes one pass: the output is
+//! written as usual with the keys tapped beside it (brazex_dest::state::Tap), compared
+//! before the output commits. A run with `--changes-since` (or whose repeated keys are
+//! skipped) takes two passes over the rows, the second one over what the first
+//! spooled (so a download is read once):
 //! 1. the pipeline as usual (`--where`, the error policy), each row's key and
 //!    fingerprint into partitions, the rows into the spool;
 //! 2. the comparison with the earlier state, partition by partition (repeated keys

@@ -18,6 +18,8 @@
 //! - [`compare`]: one partition at a time (about 1/256 of the users in memory): which
 //!   rows are inserts or updates, which keys repeat, which users are gone, and the new
 //!   state's partition.
+//! - [`tap`]: a run that writes a state alone (no `--changes-since`) in one pass: the
+//!   output as usual, the keys tapped beside it, then compared as above.
 //! - [`replay`]: pass 2's inputs: one stream per entry of the export, named as the
 //!   entry was, with unchanged rows as blank lines, so that every line keeps its
 //!   `ENTRY:LINE`; then the deletes.
