@@ -25,6 +25,12 @@ e2e:
 # brazex next to jq, jaq, DuckDB and the inflate floors on a ≥1 GB export (BENCHMARKS.md).
 compare:
     ./benches/compare.sh
+    ./benches/folders.sh
+
+# A bucket export's layout (folders of .zip or .gz, an s3:// prefix) against one zip (BENCHMARKS.md).
+folders:
+    cargo build --release -p brazex-cli
+    ./benches/folders.sh
 
 # The fault soak of `brazex run` against the simulator (BENCHMARKS.md).
 soak:
