@@ -600,6 +600,18 @@ pub fn write(
 
     let max_keys = contract.max_keys;
     let mut rest = KeyLog::default();
+    // Parquet and Arrow make one record batch per block, and Arrow and Parquet have a
+    // fixed cost per batch and column (about 10 % of the time at 512 KiB): larger
+    // blocks amortize it, for a few MiB more in flight.
+    let batched = Options {
+        block_bytes: options.block_bytes.max(PARQUET_BLOCK_BYTES),
+        ..options.clone()
+    };
+    let run = RowsRun {
+        inputs,
+        bad_lines,
+        tap: extra.tap.as_mut(),
+    };
     let (summary, files) = match (out.format, &plan) {
         (FormatArg::Parquet, Some(plan)) => {
             let parquet = ParquetOptions {
@@ -617,46 +629,16 @@ pub fn write(
             };
             let mut sink = ParquetSink::new(plan, parts, parquet)?;
             let make = || ParquetEncoder::new(plan.clone());
-            // Each block becomes one record batch per table, and Arrow and Parquet have
-            // a fixed cost per batch and column (about 10 % of the time at 512 KiB):
-            // larger blocks amortize it, for a few MiB more in flight.
-            let options = Options {
-                block_bytes: options.block_bytes.max(PARQUET_BLOCK_BYTES),
-                ..options.clone()
-            };
             let summary;
-            (summary, rest) = run_typed(
-                inputs,
-                &options,
-                plan,
-                max_keys,
-                &make,
-                &mut sink,
-                bad_lines,
-                extra.tap.as_mut(),
-            )?;
+            (summary, rest) = run.typed(&batched, plan, max_keys, &make, &mut sink)?;
             (summary, sink.finish()?)
         }
         (FormatArg::Arrow, Some(plan)) => {
             let batch_rows = usize::try_from(out.row_group_rows).unwrap_or(usize::MAX);
             let mut sink = ArrowSink::new(plan, parts, batch_rows);
             let make = || ParquetEncoder::for_arrow(plan.clone());
-            // Larger blocks make larger batches, as for Parquet (see there).
-            let options = Options {
-                block_bytes: options.block_bytes.max(PARQUET_BLOCK_BYTES),
-                ..options.clone()
-            };
             let summary;
-            (summary, rest) = run_typed(
-                inputs,
-                &options,
-                plan,
-                max_keys,
-                &make,
-                &mut sink,
-                bad_lines,
-                extra.tap.as_mut(),
-            )?;
+            (summary, rest) = run.typed(&batched, plan, max_keys, &make, &mut sink)?;
             (summary, sink.finish()?)
         }
         (FormatArg::Csv, Some(plan)) => {
@@ -664,30 +646,14 @@ pub fn write(
             let mut sink = ByteSink::new(parts.into_iter().zip(headers).collect());
             let make = || CsvEncoder::new(plan.clone());
             let summary;
-            (summary, rest) = run_typed(
-                inputs,
-                options,
-                plan,
-                max_keys,
-                &make,
-                &mut sink,
-                bad_lines,
-                extra.tap.as_mut(),
-            )?;
+            (summary, rest) = run.typed(options, plan, max_keys, &make, &mut sink)?;
             (summary, sink.finish()?)
         }
         _ => {
             let selection = options.selection.clone().map(Arc::new);
             let mut sink = ByteSink::new(parts.into_iter().map(|p| (p, None)).collect());
             let make = || NdjsonRows::new(selection.clone());
-            let summary = run_into(
-                inputs,
-                options,
-                &make,
-                &mut sink,
-                bad_lines,
-                extra.tap.as_mut(),
-            )?;
+            let summary = run.rows(options, &make, &mut sink)?;
             (summary, sink.finish()?)
         }
     };
@@ -828,44 +794,47 @@ pub fn report_cleaned(cleaned: Vec<String>, quiet: bool) {
     }
 }
 
-/// Runs a typed output; with custom attribute columns, the blocks also carry the
-/// keys their rows sent to the rest (`brazex_core::contract::Watched`): returned.
-/// With a `tap`, a `--state` run's keys are taken beside the rows ([`run_into`]).
-#[allow(clippy::too_many_arguments)]
-pub fn run_typed<E: Encoder>(
-    inputs: &[Input],
-    options: &Options,
-    plan: &Arc<Plan>,
-    max_keys: usize,
-    make: &(dyn Fn() -> E + Sync),
-    sink: &mut dyn brazex_core::encode::Sink<E::Block>,
-    bad_lines: BadLineSink<'_>,
-    tap: Option<&mut Tap>,
-) -> brazex_core::Result<(Summary, KeyLog)> {
-    if plan.custom_keys().is_none() {
-        let summary = run_into(inputs, options, make, sink, bad_lines, tap)?;
-        return Ok((summary, KeyLog::default()));
-    }
-    let watched = || Watched(make());
-    let mut sink = WatchedSink::new(sink, max_keys);
-    let summary = run_into(inputs, options, &watched, &mut sink, bad_lines, tap)?;
-    Ok((summary, sink.into_log()))
+/// What a run of the pipeline into an output takes besides its encoders, sink and
+/// options: the inputs, where bad lines go, and a `--state` run's tap (`--state` in
+/// one pass, see `crate::incremental`: each row's key and fingerprint go beside it,
+/// and a repeated key fails the run before the output commits).
+pub struct RowsRun<'r, 'b> {
+    pub inputs: &'r [Input],
+    pub bad_lines: BadLineSink<'b>,
+    pub tap: Option<&'r mut Tap>,
 }
 
-/// Runs the pipeline into an output's `sink`; with a `tap` (`--state` in one pass,
-/// see `crate::incremental`), each row's key and fingerprint go beside it, and a
-/// repeated key fails the run before the output commits.
-pub fn run_into<E: Encoder>(
-    inputs: &[Input],
-    options: &Options,
-    make: &(dyn Fn() -> E + Sync),
-    sink: &mut dyn brazex_core::encode::Sink<E::Block>,
-    bad_lines: BadLineSink<'_>,
-    tap: Option<&mut Tap>,
-) -> brazex_core::Result<Summary> {
-    match tap {
-        Some(tap) => tap.run(inputs, options, make, sink, Some(bad_lines)),
-        None => run_with(inputs, options, make, sink, Some(bad_lines)),
+impl RowsRun<'_, '_> {
+    /// Runs the pipeline into `sink`.
+    pub fn rows<E: Encoder>(
+        self,
+        options: &Options,
+        make: &(dyn Fn() -> E + Sync),
+        sink: &mut dyn brazex_core::encode::Sink<E::Block>,
+    ) -> brazex_core::Result<Summary> {
+        match self.tap {
+            Some(tap) => tap.run(self.inputs, options, make, sink, Some(self.bad_lines)),
+            None => run_with(self.inputs, options, make, sink, Some(self.bad_lines)),
+        }
+    }
+
+    /// Runs a typed output; with custom attribute columns, the blocks also carry the
+    /// keys their rows sent to the rest (`brazex_core::contract::Watched`): returned.
+    pub fn typed<E: Encoder>(
+        self,
+        options: &Options,
+        plan: &Plan,
+        max_keys: usize,
+        make: &(dyn Fn() -> E + Sync),
+        sink: &mut dyn brazex_core::encode::Sink<E::Block>,
+    ) -> brazex_core::Result<(Summary, KeyLog)> {
+        if plan.custom_keys().is_none() {
+            return Ok((self.rows(options, make, sink)?, KeyLog::default()));
+        }
+        let watched = || Watched(make());
+        let mut sink = WatchedSink::new(sink, max_keys);
+        let summary = self.rows(options, &watched, &mut sink)?;
+        Ok((summary, sink.into_log()))
     }
 }
 

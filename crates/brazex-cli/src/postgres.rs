@@ -19,8 +19,8 @@ use brazex_dest::Target;
 use crate::args::PipelineArgs;
 use crate::incremental::Extra;
 use crate::output::{
-    contract, infer, read_schema, report_changes, run_typed, shape, source_of, usage, FormatArg,
-    KeyArg, LoadArg,
+    contract, infer, read_schema, report_changes, shape, source_of, usage, FormatArg, KeyArg,
+    LoadArg, RowsRun,
 };
 use brazex_core::table::OP_COLUMN;
 
@@ -141,16 +141,12 @@ pub fn load(
     let key = load.key_column(&plan)?;
     let mut sink = load.start(&plan)?;
     let make = || CopyEncoder::new(plan.clone(), key.clone());
-    let (summary, rest) = run_typed(
+    let run = RowsRun {
         inputs,
-        options,
-        &plan,
-        contract.max_keys,
-        &make,
-        &mut sink,
         bad_lines,
-        extra.tap.as_mut(),
-    )?;
+        tap: extra.tap.as_mut(),
+    };
+    let (summary, rest) = run.typed(options, &plan, contract.max_keys, &make, &mut sink)?;
     report_changes(&plan, &rest, args.quiet);
     let record = LoadRecord {
         started_ms,

@@ -368,6 +368,45 @@ fn typed_changes_carry_op_first_and_the_manifest_counts_them() {
     }
 }
 
+/// Night 2 with its fourth user again at the end: the file, and the error the repeat is.
+fn night_with_a_repeat(n: &Nights) -> (PathBuf, String) {
+    let mut twice = n.lines2.clone();
+    twice.push(n.lines2[3].clone());
+    let path = n.root.join("twice.ndjson");
+    write_lines(&path, &twice);
+    let id: Value = serde_json::from_str(&n.lines2[3]).expect("json");
+    let repeat = format!(
+        "{}:{}: braze_id \"{}\" repeats: {}:4 had it first",
+        s(&path),
+        twice.len(),
+        id["braze_id"].as_str().expect("id"),
+        s(&path)
+    );
+    (path, repeat)
+}
+
+/// `process TWICE FLAGS --on-error skip --errors-to …`: succeeds, and records the
+/// repeat (the last line) alone.
+fn skip_the_repeat(n: &Nights, twice: &Path, flags: &[&str]) {
+    let errors = n.root.join("errors.ndjson");
+    let mut args = vec![
+        "process",
+        s(twice),
+        "--on-error",
+        "skip",
+        "--errors-to",
+        s(&errors),
+    ];
+    args.extend_from_slice(flags);
+    brazex(&args).run().assert_success();
+    let recorded = std::fs::read_to_string(&errors).expect("errors file");
+    assert_eq!(recorded.lines().count(), 1, "{recorded}");
+    assert!(
+        recorded.contains(&format!("\"line\":{}", n.lines2.len() + 1)),
+        "{recorded}"
+    );
+}
+
 /// Names in `dir`, sorted (none when it does not exist).
 fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -385,18 +424,7 @@ fn names_in(dir: &Path) -> Vec<String> {
 fn a_state_alone_is_written_beside_the_output_and_a_repeat_fails_it_before_it_commits() {
     let n = nights(1200);
     // Night 2 with one user twice (its second row last).
-    let mut twice = n.lines2.clone();
-    twice.push(n.lines2[3].clone());
-    let twice_path = n.root.join("twice.ndjson");
-    write_lines(&twice_path, &twice);
-    let id: Value = serde_json::from_str(&n.lines2[3]).expect("json");
-    let repeat = format!(
-        "{}:{}: braze_id \"{}\" repeats: {}:4 had it first",
-        s(&twice_path),
-        twice.len(),
-        id["braze_id"].as_str().expect("id"),
-        s(&twice_path)
-    );
+    let (twice_path, repeat) = night_with_a_repeat(&n);
     // Into a file, a Parquet folder and stdout: the same error at the repeat, no
     // output committed, no state, no scratch left.
     let state = n.root.join("state");
@@ -446,25 +474,9 @@ fn a_state_alone_is_written_beside_the_output_and_a_repeat_fails_it_before_it_co
 
     // With --on-error skip the repeat is skipped and recorded (two passes), and the
     // rest written.
-    let errors = n.root.join("errors.ndjson");
-    let run = brazex(&[
-        "process",
-        s(&twice_path),
-        "--state",
-        s(&state),
-        "-o",
-        s(&file),
-        "--on-error",
-        "skip",
-        "--errors-to",
-        s(&errors),
-    ])
-    .run();
-    run.assert_success();
+    skip_the_repeat(&n, &twice_path, &["--state", s(&state), "-o", s(&file)]);
     let written = std::fs::read_to_string(&file).expect("rows");
     assert_eq!(written.lines().count(), n.lines2.len());
-    let recorded = std::fs::read_to_string(&errors).expect("errors file");
-    assert_eq!(recorded.lines().count(), 1, "{recorded}");
 
     // A state refreshed by a full run (--state alone over an existing state) in one
     // pass: its rows are the plain run's, and night 2 against it has no changes.
@@ -545,39 +557,11 @@ fn a_failed_or_cancelled_run_leaves_the_state_as_it_was() {
     run.assert_stderr_contains("1 bad lines skipped");
 
     // A key twice: an error naming both places, or the repeat skipped and recorded.
-    let mut twice = n.lines2.clone();
-    twice.push(n.lines2[3].clone());
-    let twice_path = n.root.join("twice.ndjson");
-    write_lines(&twice_path, &twice);
+    let (twice_path, repeat) = night_with_a_repeat(&n);
     let run = brazex(&["process", s(&twice_path), "--changes-since", s(&state)]).run();
     run.assert_exit(1);
-    let id: Value = serde_json::from_str(&n.lines2[3]).expect("json");
-    run.assert_stderr_contains(&format!(
-        "{}:{}: braze_id \"{}\" repeats: {}:4 had it first",
-        s(&twice_path),
-        twice.len(),
-        id["braze_id"].as_str().expect("id"),
-        s(&twice_path)
-    ));
-    let errors = n.root.join("errors.ndjson");
-    let run = brazex(&[
-        "process",
-        s(&twice_path),
-        "--changes-since",
-        s(&state),
-        "--on-error",
-        "skip",
-        "--errors-to",
-        s(&errors),
-    ])
-    .run();
-    run.assert_success();
-    let recorded = std::fs::read_to_string(&errors).expect("errors file");
-    assert_eq!(recorded.lines().count(), 1, "{recorded}");
-    assert!(
-        recorded.contains(&format!("\"line\":{}", twice.len())),
-        "{recorded}"
-    );
+    run.assert_stderr_contains(&repeat);
+    skip_the_repeat(&n, &twice_path, &["--changes-since", s(&state)]);
     assert_eq!(current(), before);
 
     // A signal in the middle of a run: SIGINT unwinds (exit 130, no scratch left);
