@@ -472,6 +472,33 @@ fn a_state_alone_is_written_beside_the_output_and_a_repeat_fails_it_before_it_co
     run.assert_stderr_contains(&format!("{}:6: braze_id is missing", s(&keyless_path)));
     assert!(!file.exists());
 
+    // SIGINT in the middle of a one-pass run: exit 130, no output, no state, no
+    // scratch.
+    let big = n.root.join("big.ndjson");
+    let many: Vec<String> = (0..30).flat_map(|_| n.lines2.iter().cloned()).collect();
+    write_lines(&big, &many);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_brazex"))
+        .args(["process", s(&big), "--state", s(&state), "-o", s(&file)])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn brazex");
+    wait_until("the run's scratch folder", || {
+        names_in(&state).iter().any(|n| n.starts_with("tmp-"))
+    });
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!file.exists());
+    assert_eq!(names_in(&state), [".brazex-state.lock"]);
+
     // With --on-error skip the repeat is skipped and recorded (two passes), and the
     // rest written.
     skip_the_repeat(&n, &twice_path, &["--state", s(&state), "-o", s(&file)]);
