@@ -145,6 +145,13 @@ pub fn partition_of(key: &[u8], partitions: usize) -> usize {
     (XxHash3_64::oneshot(key) % partitions.max(1) as u64) as usize
 }
 
+/// Within its partition of `partitions`, the part (of `parts`) a key belongs to: other
+/// bits of the same hash, so a partition too large to compare at once splits evenly.
+pub fn subpartition_of(key: &[u8], partitions: usize, parts: usize) -> usize {
+    let hash = XxHash3_64::oneshot(key) / partitions.max(1) as u64;
+    (hash % parts.max(1) as u64) as usize
+}
+
 /// An 8-byte digest of a (key, fingerprint) pair under `salt`: what the state's
 /// prefilter (`brazex_dest::state::Digests`) holds per user. A new salt each run makes
 /// a collision (about 2^-64 per pair) a matter of one run, never of every run.
