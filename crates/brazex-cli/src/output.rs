@@ -818,6 +818,20 @@ impl RowsRun<'_, '_> {
         }
     }
 
+    /// Plain NDJSON into `out` (stdout or a file).
+    pub fn ndjson(
+        self,
+        options: &Options,
+        out: &mut dyn std::io::Write,
+    ) -> brazex_core::Result<Summary> {
+        match self.tap {
+            Some(tap) => brazex_core::pipeline::run_ndjson_through(options, out, |make, sink| {
+                tap.run(self.inputs, options, make, sink, Some(self.bad_lines))
+            }),
+            None => brazex_core::pipeline::run(self.inputs, options, out, Some(self.bad_lines)),
+        }
+    }
+
     /// Runs a typed output; with custom attribute columns, the blocks also carry the
     /// keys their rows sent to the rest (`brazex_core::contract::Watched`): returned.
     pub fn typed<E: Encoder>(
@@ -835,22 +849,6 @@ impl RowsRun<'_, '_> {
         let mut sink = WatchedSink::new(sink, max_keys);
         let summary = self.rows(options, &watched, &mut sink)?;
         Ok((summary, sink.into_log()))
-    }
-}
-
-/// Plain NDJSON into `out` (stdout or a file), with a `--state` run's `tap`.
-pub fn run_ndjson(
-    inputs: &[Input],
-    options: &Options,
-    out: &mut dyn std::io::Write,
-    bad_lines: BadLineSink<'_>,
-    tap: Option<&mut Tap>,
-) -> brazex_core::Result<Summary> {
-    match tap {
-        Some(tap) => brazex_core::pipeline::run_ndjson_through(options, out, |make, sink| {
-            tap.run(inputs, options, make, sink, Some(bad_lines))
-        }),
-        None => brazex_core::pipeline::run(inputs, options, out, Some(bad_lines)),
     }
 }
 

@@ -10,6 +10,7 @@ use brazex_dest::{Location, Run, Target};
 
 use crate::args::{OnErrorArg, PipelineArgs, ProcessArgs};
 use crate::exit::UsageError;
+use crate::output::RowsRun;
 
 pub fn process(args: &ProcessArgs) -> anyhow::Result<()> {
     // --shard K/N: this worker's share of the objects, into PREFIX/shard-K-of-N/.
@@ -177,14 +178,14 @@ pub fn run_to_output(
         Target::File(at) | Target::Dir(at) => {
             let mut file = staging.create(at)?;
             crate::output::report_cleaned(staging.take_cleaned(), args.quiet);
-            let summary = crate::output::run_ndjson(
+            let run = RowsRun {
                 inputs,
-                options,
-                &mut file,
-                &mut record_bad,
-                extra.tap.as_mut(),
-            )
-            .map_err(|e| name_output(e, at))?;
+                bad_lines: &mut record_bad,
+                tap: extra.tap.as_mut(),
+            };
+            let summary = run
+                .ndjson(options, &mut file)
+                .map_err(|e| name_output(e, at))?;
             file.finish()?;
             crate::report::record_in(
                 "outputs",
@@ -197,13 +198,12 @@ pub fn run_to_output(
             crate::output::report_cleaned(staging.take_cleaned(), args.quiet);
             let stdout = io::stdout();
             let mut lock = stdout.lock();
-            crate::output::run_ndjson(
+            let run = RowsRun {
                 inputs,
-                options,
-                &mut lock,
-                &mut record_bad,
-                extra.tap.as_mut(),
-            )?
+                bad_lines: &mut record_bad,
+                tap: extra.tap.as_mut(),
+            };
+            run.ndjson(options, &mut lock)?
         }
     };
     if let Some(inc) = incremental.as_mut() {
