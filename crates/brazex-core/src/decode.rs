@@ -536,7 +536,7 @@ mod tests {
     }
 
     #[test]
-    fn streams_in_order_are_read_one_after_the_other_and_others_side_by_side() {
+    fn streams_in_order_are_read_one_after_the_other_and_rows_keep_input_order() {
         let options = Options {
             jobs: 3,
             ..Options::default()

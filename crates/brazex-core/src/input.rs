@@ -302,16 +302,15 @@ pub fn sample_and_replay(input: &Input) -> Result<(Input, Input)> {
         replayed: 0,
         replaying: false,
     }));
-    let sample = StreamInput::new(label.clone(), Box::new(Sampler(Arc::clone(&shared))));
-    let replay = StreamInput::new(label, Box::new(Replayer(shared)));
     // Sampled or replayed, a stream that is read in order stays so.
     let in_order = matches!(input, Input::Stream(s) if s.in_order);
-    let (sample, replay) = match in_order {
-        true => (
-            StreamInput { in_order, ..sample },
-            StreamInput { in_order, ..replay },
-        ),
-        false => (sample, replay),
+    let sample = StreamInput {
+        in_order,
+        ..StreamInput::new(label.clone(), Box::new(Sampler(Arc::clone(&shared))))
+    };
+    let replay = StreamInput {
+        in_order,
+        ..StreamInput::new(label, Box::new(Replayer(shared)))
     };
     Ok((Input::Stream(sample), Input::Stream(replay)))
 }

@@ -407,6 +407,33 @@ fn skip_the_repeat(n: &Nights, twice: &Path, flags: &[&str]) {
     );
 }
 
+/// Night 2 thirty times over: a run long enough to be stopped in the middle.
+fn long_night(n: &Nights) -> PathBuf {
+    let big = n.root.join("big.ndjson");
+    let many: Vec<String> = (0..30).flat_map(|_| n.lines2.iter().cloned()).collect();
+    write_lines(&big, &many);
+    big
+}
+
+/// Starts `brazex ARGS`, sends it `signal` (`-INT`, `-KILL`) once its scratch folder is
+/// in `state`, and waits for it.
+fn stop_in_the_middle(args: &[&str], state: &Path, signal: &str) -> std::process::Output {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_brazex"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn brazex");
+    wait_until("the run's scratch folder", || {
+        names_in(state).iter().any(|n| n.starts_with("tmp-"))
+    });
+    std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    child.wait_with_output().expect("wait")
+}
+
 /// Names in `dir`, sorted (none when it does not exist).
 fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -474,22 +501,9 @@ fn a_state_alone_is_written_beside_the_output_and_a_repeat_fails_it_before_it_co
 
     // SIGINT in the middle of a one-pass run: exit 130, no output, no state, no
     // scratch.
-    let big = n.root.join("big.ndjson");
-    let many: Vec<String> = (0..30).flat_map(|_| n.lines2.iter().cloned()).collect();
-    write_lines(&big, &many);
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_brazex"))
-        .args(["process", s(&big), "--state", s(&state), "-o", s(&file)])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn brazex");
-    wait_until("the run's scratch folder", || {
-        names_in(&state).iter().any(|n| n.starts_with("tmp-"))
-    });
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    let output = child.wait_with_output().expect("wait");
+    let big = long_night(&n);
+    let args = ["process", s(&big), "--state", s(&state), "-o", s(&file)];
+    let output = stop_in_the_middle(&args, &state, "-INT");
     assert_eq!(
         output.status.code(),
         Some(130),
@@ -593,36 +607,21 @@ fn a_failed_or_cancelled_run_leaves_the_state_as_it_was() {
 
     // A signal in the middle of a run: SIGINT unwinds (exit 130, no scratch left);
     // SIGKILL cannot, and leaves its scratch to the next run. The state is unchanged.
-    let big = n.root.join("big.ndjson");
-    let many: Vec<String> = (0..30).flat_map(|_| n.lines2.iter().cloned()).collect();
-    write_lines(&big, &many);
+    let big = long_night(&n);
     for signal in ["-INT", "-KILL"] {
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_brazex"))
-            .args([
-                "process",
-                s(&big),
-                "--changes-since",
-                s(&state),
-                "--state",
-                s(&state),
-                "--on-error",
-                "skip",
-                "-o",
-                s(&out),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn brazex");
-        let pid = child.id();
-        wait_until("the run's scratch folder", || {
-            listing().iter().any(|n| n.starts_with("tmp-"))
-        });
-        std::process::Command::new("kill")
-            .args([signal, &pid.to_string()])
-            .status()
-            .expect("kill");
-        let output = child.wait_with_output().expect("wait");
+        let args = [
+            "process",
+            s(&big),
+            "--changes-since",
+            s(&state),
+            "--state",
+            s(&state),
+            "--on-error",
+            "skip",
+            "-o",
+            s(&out),
+        ];
+        let output = stop_in_the_middle(&args, &state, signal);
         assert_eq!(current(), before);
         assert!(!out.exists());
         if signal == "-INT" {

@@ -182,29 +182,30 @@ pub fn compare(
                 }
                 let mut fp = row.fp;
                 let op = match (old_user, row.spooled) {
-                // The line the state had: the state's fingerprint is its.
-                (Some((old_fp, old_raw, at)), KNOWN) if old_raw == row.raw => {
-                    seen[at] = Some(row.at);
-                    fp = old_fp;
-                    None
-                }
-                // The prefilter took a new line for the state's: its digest collided
-                // with another pair's (see `digests`); the row is neither spooled nor
-                // fingerprinted. Another run has another salt.
-                (_, KNOWN) => {
-                    return Err(brazex_core::Error::Internal(
-                        "a row's digest collided with the earlier state's (about once in 2^64 rows); run again: the next run draws another salt",
-                    ))
-                }
-                (None, _) => {
-                    added.insert(key.clone(), row.at);
-                    Some(Op::Insert)
-                }
-                (Some((old_fp, _, at)), _) => {
-                    seen[at] = Some(row.at);
-                    (old_fp != fp).then_some(Op::Update)
-                }
-            };
+                    // The line the state had: the state's fingerprint is its.
+                    (Some((old_fp, old_raw, at)), KNOWN) if old_raw == row.raw => {
+                        seen[at] = Some(row.at);
+                        fp = old_fp;
+                        None
+                    }
+                    // The prefilter took a new line for the state's: its digest collided
+                    // with another pair's (see `digests`); the row is neither spooled nor
+                    // fingerprinted. Another run has another salt.
+                    (_, KNOWN) => {
+                        return Err(brazex_core::Error::Internal(concat!(
+                            "a row's digest collided with the earlier state's (about once in ",
+                            "2^64 rows); run again: the next run draws another salt"
+                        )))
+                    }
+                    (None, _) => {
+                        added.insert(key.clone(), row.at);
+                        Some(Op::Insert)
+                    }
+                    (Some((old_fp, _, at)), _) => {
+                        seen[at] = Some(row.at);
+                        (old_fp != fp).then_some(Op::Update)
+                    }
+                };
                 match op {
                     Some(Op::Insert) => counts.inserts += 1,
                     Some(_) => counts.updates += 1,
@@ -262,8 +263,7 @@ const SPLIT_BYTES: u64 = 8 << 20;
 /// The run partition `path` (partition `p` of `partitions`), or, when it is larger than
 /// `limit` bytes ([`SPLIT_BYTES`]), its keys split by other bits of their hash into
 /// parts each about that size (a power of two, at most `most`), in the scratch folder:
-/// every key's rows
-/// in one part, in seq order. With `most` the new state's partitions per run partition,
+/// every key's rows in one part, in seq order. With `most` the new state's partitions per run partition,
 /// each new partition takes its users from one part, so they stay in the export's
 /// order there (which the deletes of the next night follow).
 fn split(

@@ -87,9 +87,7 @@ impl SpoolEncoder {
             keys: Vec::new(),
         }
     }
-}
 
-impl SpoolEncoder {
     /// Keys and fingerprints only, every row fingerprinted: the rows themselves go
     /// to the output beside it ([`super::tap`]).
     pub(super) fn keys_only(fingerprinter: Fingerprinter, partitions: usize) -> SpoolEncoder {
