@@ -279,14 +279,17 @@ impl Incremental {
         args: &PipelineArgs,
         bad_lines: BadLineSink<'_>,
     ) -> anyhow::Result<(Vec<Input>, Options)> {
+        let selection = options.selection.clone().map(Arc::new);
+        let fingerprinter = Fingerprinter::new(self.key, selection);
         if self.mode == ReplayMode::All && options.on_error == OnError::Fail {
             let dir = self
                 .state_dir()
                 .context("internal: a state run without a state folder")?;
-            let reserved = NewGeneration::reserve(dir, self.scratch()?).map_err(state_error)?;
-            let scratch = self.scratch.clone().context("internal: no scratch space")?;
-            let selection = options.selection.clone().map(Arc::new);
-            let fingerprinter = Fingerprinter::new(self.key, selection);
+            let scratch = self
+                .scratch
+                .clone()
+                .context("internal: an incremental run without scratch space")?;
+            let reserved = NewGeneration::reserve(dir, &scratch).map_err(state_error)?;
             self.extra.tap = Some(Tap::new(fingerprinter, scratch, reserved));
             crate::exit::set_phase("writing the rows and the state");
             return Ok((inputs.to_vec(), options.clone()));
@@ -294,8 +297,6 @@ impl Incremental {
         let started = Instant::now();
         crate::exit::set_phase("reading the export for the state");
         // Pass 1.
-        let selection = options.selection.clone().map(Arc::new);
-        let fingerprinter = Fingerprinter::new(self.key, selection);
         let digests = self.digests(args)?.map(Arc::new);
         // The run's keys are cut as the earlier state's were; a first night's in a
         // fixed count.

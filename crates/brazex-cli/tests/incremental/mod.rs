@@ -544,14 +544,7 @@ fn a_failed_or_cancelled_run_leaves_the_state_as_it_was() {
         .assert_success();
     let current = || std::fs::read_to_string(state.join("CURRENT")).expect("CURRENT");
     let before = current();
-    let listing = || {
-        let mut names: Vec<String> = std::fs::read_dir(&state)
-            .expect("state")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    };
+    let listing = || names_in(&state);
     let files = listing();
 
     // A bad line at the end of night 2: the run fails, naming it; the state stays.

@@ -97,18 +97,37 @@ impl SpoolEncoder {
         }
     }
 
-    /// Takes back the last row (the output beside it refused that row).
-    pub(super) fn undo_row(&mut self, keys_len: usize, raw_len: usize, spooled: u32) {
-        self.keys.truncate(keys_len);
-        self.raw.truncate(raw_len);
-        self.spooled = spooled;
-        self.rows = self.rows.saturating_sub(1);
+    /// Where the next row starts: for [`SpoolEncoder::undo_row`].
+    pub(super) fn mark(&self) -> RowMark {
+        RowMark {
+            keys: self.keys.len(),
+            raw: self.raw.len(),
+            rows: self.rows,
+            spooled: self.spooled,
+            entry: self.entry.is_some(),
+        }
     }
 
-    /// Where the next row starts: for [`SpoolEncoder::undo_row`].
-    pub(super) fn mark(&self) -> (usize, usize, u32) {
-        (self.keys.len(), self.raw.len(), self.spooled)
+    /// Takes back the rows after `mark` (the output beside it refused that row).
+    pub(super) fn undo_row(&mut self, mark: RowMark) {
+        self.keys.truncate(mark.keys);
+        self.raw.truncate(mark.raw);
+        self.rows = mark.rows;
+        self.spooled = mark.spooled;
+        if !mark.entry {
+            self.entry = None;
+        }
     }
+}
+
+/// The encoder's state before a row ([`SpoolEncoder::mark`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RowMark {
+    keys: usize,
+    raw: usize,
+    rows: u32,
+    spooled: u32,
+    entry: bool,
 }
 
 pub(super) fn put_varint(out: &mut Vec<u8>, mut n: u64) {

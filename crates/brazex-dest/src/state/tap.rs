@@ -107,10 +107,9 @@ impl<E: Encoder> Encoder for Tapped<E> {
         // a row the output refuses is taken back, so that a skipped row is in neither.
         let mark = self.keys.mark();
         self.keys.row(record, place)?;
-        self.inner.row(record, place).inspect_err(|_| {
-            let (keys, raw, spooled) = mark;
-            self.keys.undo_row(keys, raw, spooled);
-        })
+        self.inner
+            .row(record, place)
+            .inspect_err(|_| self.keys.undo_row(mark))
     }
 
     fn finish_block(&mut self) -> Self::Block {
