@@ -253,9 +253,9 @@ impl Incremental {
         })
     }
 
-    fn scratch(&self) -> anyhow::Result<&Scratch> {
+    fn scratch(&self) -> anyhow::Result<&Arc<Scratch>> {
         self.scratch
-            .as_deref()
+            .as_ref()
             .context("internal: an incremental run without scratch space")
     }
 
@@ -285,10 +285,7 @@ impl Incremental {
             let dir = self
                 .state_dir()
                 .context("internal: a state run without a state folder")?;
-            let scratch = self
-                .scratch
-                .clone()
-                .context("internal: an incremental run without scratch space")?;
+            let scratch = Arc::clone(self.scratch()?);
             let reserved = NewGeneration::reserve(dir, &scratch).map_err(state_error)?;
             self.extra.tap = Some(Tap::new(fingerprinter, scratch, reserved));
             crate::exit::set_phase("writing the rows and the state");
