@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${USERS:-110000}
 WORK=${WORK:-$(mktemp -d)}
+# The exports and outputs (about 2 GB) go with the script, however it ends.
+trap 'rm -rf "$WORK"' EXIT
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/brazex}
 [ -x "$BIN" ] || cargo build --release -p brazex-cli
 python3 -c 'import duckdb' || { echo "duckdb missing: python3 -m pip install duckdb" >&2; exit 1; }
@@ -48,12 +50,12 @@ import statistics as st, sys
 runs = lambda path: [tuple(map(float, line.split())) for line in open(path)]
 b, d = runs(sys.argv[1]), runs(sys.argv[2])
 bb, db = int(sys.argv[3]), int(sys.argv[4])
-speed = st.median(dw / bw for (bw, _), (dw, _) in zip(b, d))
+ratios = [dw / bw for (bw, _), (dw, _) in zip(b, d)]
+speed = st.median(ratios)
 rss = st.median(bk for _, bk in b) / st.median(dk for _, dk in d)
 size = bb / db
 print(f"median: brazex {st.median(w for w, _ in b):.2f} s, duckdb {st.median(w for w, _ in d):.2f} s; "
-      f"run by run, brazex is {speed:.2f}x faster (range {min(dw / bw for (bw, _), (dw, _) in zip(b, d)):.2f}-"
-      f"{max(dw / bw for (bw, _), (dw, _) in zip(b, d)):.2f})")
+      f"run by run, brazex is {speed:.2f}x faster (range {min(ratios):.2f}-{max(ratios):.2f})")
 print(f"sizes: brazex {bb / 1e6:.1f} MB, duckdb {db / 1e6:.1f} MB ({size:.2f}x)")
 verdict = lambda ok: "met" if ok else "MISSED"
 if sys.argv[5] != "110000":
@@ -74,4 +76,3 @@ measure "brazex process export.zip --format parquet --compression snappy (DuckDB
 rm -rf "$WORK/pq4"
 measure "brazex process export4.zip (4x) --format parquet -o pq/" \
   "$BIN" process -q --format parquet -o "$WORK/pq4/" "$WORK/export4.zip"
-rm -rf "$WORK"
