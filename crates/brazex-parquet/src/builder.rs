@@ -125,6 +125,27 @@ impl Builder {
         self.len() == 0
     }
 
+    /// Whether row (or element) `i` is present.
+    pub fn is_valid(&self, i: usize) -> bool {
+        match self {
+            Builder::Utf8 { valid, .. }
+            | Builder::Int64(_, valid)
+            | Builder::Int32(_, valid)
+            | Builder::Float64(_, valid)
+            | Builder::Bool(_, valid)
+            | Builder::Timestamp(_, valid)
+            | Builder::Date(_, valid)
+            | Builder::List { valid, .. }
+            | Builder::Struct { valid, .. } => valid.get(i).copied().unwrap_or(false),
+        }
+    }
+
+    /// Empties the builder for the next block, keeping its capacity (what
+    /// [`Builder::finish`] leaves, without making an array).
+    pub fn clear(&mut self) {
+        self.truncate(0);
+    }
+
     /// Drops everything after the first `len` rows (a failed row).
     pub fn truncate(&mut self, len: usize) {
         match self {

@@ -103,7 +103,11 @@ impl ArrowSink {
     fn write(&mut self, index: usize, batch: TableBatch) -> Result<()> {
         let batch_rows = self.batch_rows;
         let table = &mut self.tables[index];
-        let batch = batch.batch;
+        let TableBatch::Arrow(batch) = batch else {
+            return Err(Error::Internal(
+                "Parquet leaves where an Arrow batch is expected",
+            ));
+        };
         let rows = batch.num_rows();
         let mut offset = 0;
         while offset < rows {

@@ -1,20 +1,30 @@
 //! brazex-parquet: typed Parquet output, streaming.
 //!
-//! Workers build one Arrow [`RecordBatch`] per input block and table
-//! ([`ParquetEncoder`], with the column rules of `brazex_core::schema`) and split it
-//! into Parquet leaf columns (definition and repetition levels computed there, in
-//! parallel). The writer thread hands each leaf, in input order, to the encoder
-//! threads ([`pool`]), which encode column chunks in parallel; it closes a row group at
+//! Workers append each record's typed values to column builders ([`ParquetEncoder`],
+//! with the column rules of `brazex_core::schema`) and, at the end of an input block,
+//! turn each table's builders into Parquet leaf columns ([`leaf`]: definition and
+//! repetition levels and the present values, computed there, in parallel). The writer
+//! thread hands each leaf, in input order, to the encoder threads ([`pool`]), which
+//! encode column chunks in parallel ([`chunk`]); it closes a row group at
 //! `row_group_rows` rows or when the encoders hold `row_group_bytes`, without waiting
 //! for the encoders to finish it (they hold at most that row group and the next), so
 //! memory stays bounded whatever the export's size; appends the chunks to the file
 //! before the next close; and rotates parts at `--rows-per-file` / `--max-file-bytes`.
-//! The same batches also go out as Arrow IPC streams ([`ipc`], `--format arrow`). This
-//! is the only crate that depends on arrow and parquet.
+//! The same builders also make Arrow record batches, for Arrow IPC streams ([`ipc`],
+//! `--format arrow`). This is the only crate that depends on arrow and parquet.
+//!
+//! The column chunks are brazex's own ([`chunk`]), not parquet-rs's Arrow writer's:
+//! going from the builders to Arrow arrays, from those to levels, and through
+//! parquet-rs's generic column writer cost about a third more CPU on the Parquet side
+//! (BENCHMARKS.md). parquet-rs still writes the file: its schema, page headers,
+//! row groups, footer and the Arrow schema readers take the types from.
 
 pub mod builder;
+pub mod chunk;
 pub mod ipc;
+pub mod leaf;
 pub mod pool;
+mod rle;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -27,7 +37,6 @@ use brazex_core::record::Record;
 use brazex_core::schema::{ColumnType, DISTINCT_TEXT};
 use brazex_core::table::{column_error, Plan, RowScratch};
 use brazex_dest::parts::{FileEntry, PartWriter, Parts};
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowLeafColumn, ArrowRowGroupWriterFactory};
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use parquet::basic::{Compression, GzipLevel, Type as PhysicalType, ZstdLevel};
 use parquet::errors::ParquetError;
@@ -36,6 +45,8 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::SchemaDescriptor;
 
 use builder::{arrow_type, Builder};
+use chunk::{ChunkSpec, ChunkWriter};
+use leaf::Leaf;
 use pool::{EncoderPool, Gauge, Key};
 
 pub use builder::Builder as ColumnBuilder;
@@ -90,31 +101,12 @@ pub fn schemas(plan: &Plan) -> Vec<SchemaRef> {
         .collect()
 }
 
-/// One table's rows of one block: the batch, and its Parquet leaf columns (the
-/// batch's arrays with their levels, in schema order).
+/// One table's rows of one block: an Arrow batch (for Arrow streams), or the
+/// Parquet leaf columns in schema order.
 #[derive(Debug)]
-pub struct TableBatch {
-    pub batch: RecordBatch,
-    leaves: Vec<ArrowLeafColumn>,
-}
-
-impl TableBatch {
-    /// The batch, with its Parquet leaves when `leaves` (not for Arrow streams).
-    fn new(batch: RecordBatch, leaves: bool) -> std::result::Result<TableBatch, ParquetError> {
-        let leaves = match leaves {
-            true => leaves_of(&batch)?,
-            false => Vec::new(),
-        };
-        Ok(TableBatch { batch, leaves })
-    }
-}
-
-fn leaves_of(batch: &RecordBatch) -> std::result::Result<Vec<ArrowLeafColumn>, ParquetError> {
-    let mut leaves = Vec::new();
-    for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
-        leaves.extend(compute_leaves(field, array)?);
-    }
-    Ok(leaves)
+pub enum TableBatch {
+    Arrow(RecordBatch),
+    Parquet { leaves: Vec<Leaf>, rows: usize },
 }
 
 /// Builds record batches on a worker: one per table per input block.
@@ -126,7 +118,7 @@ pub struct ParquetEncoder {
     scratch: RowScratch,
     /// Each table's row count before the current record (kept between records).
     rows_before: Vec<usize>,
-    /// Splits each batch into Parquet leaf columns on the worker (not for Arrow).
+    /// Parquet leaf columns (or, for Arrow streams, record batches).
     leaves: bool,
 }
 
@@ -195,13 +187,28 @@ impl Encoder for ParquetEncoder {
     }
 
     fn finish_block(&mut self) -> Self::Block {
-        let leaves = self.leaves;
+        if self.leaves {
+            return Ok(self
+                .builders
+                .iter_mut()
+                .map(|builders| {
+                    let rows = builders.first().map_or(0, Builder::len);
+                    TableBatch::Parquet {
+                        leaves: leaf::leaves(builders),
+                        rows,
+                    }
+                })
+                .collect());
+        }
         self.builders
             .iter_mut()
             .zip(&self.schemas)
             .map(|(builders, schema)| {
                 let arrays = builders.iter_mut().map(Builder::finish).collect();
-                TableBatch::new(RecordBatch::try_new(schema.clone(), arrays)?, leaves)
+                Ok(TableBatch::Arrow(RecordBatch::try_new(
+                    schema.clone(),
+                    arrays,
+                )?))
             })
             .collect()
     }
@@ -252,10 +259,23 @@ fn properties(
     Arc::new(builder.build())
 }
 
+/// How each leaf column of `schema` is written, as `properties` say.
+fn chunk_specs(schema: &SchemaDescriptor, properties: &WriterProperties) -> Vec<ChunkSpec> {
+    schema
+        .columns()
+        .iter()
+        .map(|descr| ChunkSpec {
+            descr: descr.clone(),
+            compression: properties.compression(descr.path()),
+            dictionary: properties.dictionary_enabled(descr.path()),
+            statistics: properties.statistics_enabled(descr.path()) != EnabledStatistics::None,
+        })
+        .collect()
+}
+
 /// The Parquet file a table is writing.
 struct OpenPart {
     writer: SerializedFileWriter<PartWriter>,
-    factory: ArrowRowGroupWriterFactory,
     /// Rows and batches in the row group being encoded.
     group_rows: usize,
     group_batches: u64,
@@ -273,6 +293,8 @@ struct TableWriter {
     schema: SchemaRef,
     parquet_schema: Arc<SchemaDescriptor>,
     properties: WriterPropertiesPtr,
+    /// How each leaf column is written (from `properties`).
+    specs: Vec<ChunkSpec>,
     part: Option<OpenPart>,
     rows_in_part: u64,
     /// Leaf `i` is encoded on thread `threads[i]` in the current row group.
@@ -334,6 +356,7 @@ impl ParquetSink {
                 .map(|c| c.name.as_str())
                 .collect();
             let properties = properties(&options, &parquet_schema, &json);
+            let specs = chunk_specs(&parquet_schema, &properties);
             let leaves = parquet_schema.num_columns();
             tables.push(TableWriter {
                 index,
@@ -341,6 +364,7 @@ impl ParquetSink {
                 schema,
                 parquet_schema: Arc::new(parquet_schema),
                 properties,
+                specs,
                 part: None,
                 rows_in_part: 0,
                 threads: (0..leaves).map(|leaf| leaf % pool.threads()).collect(),
@@ -370,10 +394,8 @@ impl ParquetSink {
             Arc::new(properties),
         )
         .map_err(|e| parquet_error("cannot start a Parquet file", e))?;
-        let factory = ArrowRowGroupWriterFactory::new(&writer, table.schema.clone());
         table.part = Some(OpenPart {
             writer,
-            factory,
             group_rows: 0,
             group_batches: 0,
             groups: 0,
@@ -389,17 +411,12 @@ impl ParquetSink {
             .part
             .as_mut()
             .ok_or(Error::Internal("no part is open"))?;
-        // The new group's ordinal: after those appended and the one closing.
-        let ordinal = part.groups + usize::from(part.closing.is_some());
-        let writers = part
-            .factory
-            .create_column_writers(ordinal)
-            .map_err(|e| parquet_error("cannot start a row group", e))?;
         part.group_rows = 0;
         part.group_batches = 0;
         // Fresh gauges: the closing group's writers still report to theirs.
-        table.gauges = (0..writers.len()).map(|_| Arc::default()).collect();
-        for (leaf, writer) in writers.into_iter().enumerate() {
+        table.gauges = (0..table.specs.len()).map(|_| Arc::default()).collect();
+        for (leaf, spec) in table.specs.iter().enumerate() {
+            let writer = ChunkWriter::new(spec.clone());
             let thread = table.threads.get(leaf).copied().unwrap_or(0);
             let gauge = table.gauges.get(leaf).cloned().unwrap_or_default();
             pool.start(thread, (table.index, leaf), writer, gauge)
@@ -451,9 +468,9 @@ impl ParquetSink {
                 .writer
                 .next_row_group()
                 .map_err(|e| parquet_error("cannot write Parquet", e))?;
-            for chunk in chunks {
-                chunk
-                    .append_to_row_group(&mut group)
+            for (bytes, close) in chunks {
+                group
+                    .append_column(&bytes, close)
                     .map_err(|e| parquet_error("cannot write Parquet", e))?;
             }
             group
@@ -481,11 +498,19 @@ impl ParquetSink {
         table.parts.close_part(file)
     }
 
-    fn write(&mut self, index: usize, mut batch: TableBatch) -> Result<()> {
+    fn write(&mut self, index: usize, batch: TableBatch) -> Result<()> {
         let options = self.options;
         let pool = &self.pool;
         let table = &mut self.tables[index];
-        let rows = batch.batch.num_rows();
+        let TableBatch::Parquet {
+            leaves: mut rest,
+            rows,
+        } = batch
+        else {
+            return Err(Error::Internal(
+                "an Arrow batch where Parquet leaves are expected",
+            ));
+        };
         let mut offset = 0;
         while offset < rows {
             if table.part.is_none() {
@@ -520,13 +545,16 @@ impl ParquetSink {
                 }
                 continue;
             }
-            // Leaves were computed on the worker for the whole batch; a cut batch
-            // (rare: at a part or row group boundary) gets its own here.
-            let leaves = if offset == 0 && take == rows {
-                std::mem::take(&mut batch.leaves)
+            // A batch cut at a part or row group boundary: its first `take` rows
+            // now, the rest in the next part or row group.
+            let leaves = if offset + take == rows {
+                std::mem::take(&mut rest)
             } else {
-                leaves_of(&batch.batch.slice(offset, take))
-                    .map_err(|e| parquet_error("cannot assemble a record batch", e))?
+                let later = rest
+                    .iter_mut()
+                    .map(|leaf| leaf.split_off_rows(take))
+                    .collect();
+                std::mem::replace(&mut rest, later)
             };
             let threads = &table.threads;
             pool.write(leaves.into_iter().enumerate().map(|(leaf, column)| {
@@ -598,6 +626,9 @@ impl Sink<std::result::Result<Vec<TableBatch>, ParquetError>> for ParquetSink {
 }
 
 #[cfg(test)]
+mod oracle;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use arrow_array::cast::AsArray;
@@ -622,7 +653,7 @@ mod tests {
             &items,
             &[None, None, Some(ColumnType::Int)],
         ));
-        let mut encoder = ParquetEncoder::new(plan);
+        let mut encoder = ParquetEncoder::for_arrow(plan);
         let mut parser = RecordParser::default();
         let lines: [&[u8]; 3] = [
             br#"{"external_id":"a","purchases":[{"name":"x","count":1}],"custom_attributes":{"n":1}}"#,
@@ -641,7 +672,9 @@ mod tests {
             vec!["e:3: column n: expected an integer, found \"two\""]
         );
         let batches = encoder.finish_block().expect("batch");
-        let batch = &batches[0].batch;
+        let TableBatch::Arrow(batch) = &batches[0] else {
+            panic!("an Arrow batch");
+        };
         assert_eq!(batch.num_rows(), 2);
         let ids = batch.column(0).as_string::<i32>();
         assert_eq!((ids.value(0), ids.value(1)), ("a", "c"));

@@ -2,14 +2,15 @@
 //!
 //! Within a row group every leaf column is encoded on its own (levels, pages,
 //! dictionary, statistics, compression), so the work splits by column: each leaf's
-//! [`ArrowColumnWriter`] lives on one encoder thread, which appends that column's
+//! [`ChunkWriter`] lives on one encoder thread, which appends that column's
 //! values batch after batch, in the order the sink sends them. The sink stays the only
 //! one touching the file: it closes a row group by asking every thread to finish its
 //! columns ([`EncoderPool::close`]), goes on with the next row group, and collects the
 //! chunks ([`EncoderPool::collect`]) to append them in column order before the next
 //! close. Before this, a single
 //! `ArrowWriter` on the writer thread did all the encoding and bounded the whole
-//! Parquet path (see BENCHMARKS.md).
+//! Parquet path (see BENCHMARKS.md). Each thread keeps its compressors ([`Codecs`])
+//! from chunk to chunk.
 //!
 //! Writers are created per row group, so the sink can hand a column to a different
 //! thread at each row group: it balances the threads by the encoding time each column
@@ -22,8 +23,12 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn};
+use bytes::Bytes;
+use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
+
+use crate::chunk::{ChunkWriter, Codecs};
+use crate::leaf::Leaf;
 
 /// A leaf column of one table: `(table, leaf)`.
 pub type Key = (usize, usize);
@@ -61,21 +66,24 @@ impl Progress {
 enum Job {
     Start {
         key: Key,
-        writer: Box<ArrowColumnWriter>,
+        writer: Box<ChunkWriter>,
         gauge: Arc<Gauge>,
     },
     /// One batch's values of the columns this thread encodes: one message (and one
     /// wake-up) per thread and batch, not per column.
     Write {
-        leaves: Vec<(Key, ArrowLeafColumn)>,
+        leaves: Vec<(Key, Leaf)>,
     },
     Close {
         key: Key,
     },
 }
 
+/// A finished column chunk (its bytes, and what the file writer appends it with).
+pub type Chunk = (Bytes, ColumnCloseResult);
+
 /// A finished column chunk, or why the column could not be encoded.
-type Finished = (Key, Result<ArrowColumnChunk, ParquetError>);
+type Finished = (Key, Result<Chunk, ParquetError>);
 
 /// Jobs queued per thread (one per batch, one start and one close per column and row
 /// group). [`EncoderPool::wait_for`] already keeps at most two batches queued; this
@@ -87,7 +95,7 @@ pub struct EncoderPool {
     senders: Vec<SyncSender<Job>>,
     finished: Receiver<Finished>,
     /// Chunks received while collecting another table's row group.
-    arrived: Mutex<HashMap<Key, Result<ArrowColumnChunk, ParquetError>>>,
+    arrived: Mutex<HashMap<Key, Result<Chunk, ParquetError>>>,
     handles: Vec<JoinHandle<()>>,
     progress: Arc<Progress>,
 }
@@ -195,7 +203,7 @@ impl EncoderPool {
         &self,
         thread: usize,
         key: Key,
-        writer: ArrowColumnWriter,
+        writer: ChunkWriter,
         gauge: Arc<Gauge>,
     ) -> Result<(), ParquetError> {
         let writer = Box::new(writer);
@@ -205,9 +213,9 @@ impl EncoderPool {
     /// Queues one batch's values of some columns: `(thread, column, values)`.
     pub fn write(
         &self,
-        leaves: impl IntoIterator<Item = (usize, Key, ArrowLeafColumn)>,
+        leaves: impl IntoIterator<Item = (usize, Key, Leaf)>,
     ) -> Result<(), ParquetError> {
-        let mut per_thread: Vec<Vec<(Key, ArrowLeafColumn)>> =
+        let mut per_thread: Vec<Vec<(Key, Leaf)>> =
             (0..self.threads()).map(|_| Vec::new()).collect();
         for (thread, key, leaf) in leaves {
             per_thread
@@ -236,7 +244,7 @@ impl EncoderPool {
     /// The chunks of the writers of `keys`, closed by [`EncoderPool::close`], in the
     /// order of `keys`, waiting for those not finished yet. The first error of any
     /// column is returned instead.
-    pub fn collect(&self, keys: &[Key]) -> Result<Vec<ArrowColumnChunk>, ParquetError> {
+    pub fn collect(&self, keys: &[Key]) -> Result<Vec<Chunk>, ParquetError> {
         let mut arrived = match self.arrived.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
@@ -266,11 +274,12 @@ impl Drop for EncoderPool {
 /// One encoder thread: runs jobs until the pool is dropped.
 fn encode(jobs: Receiver<Job>, finished: Sender<Finished>, progress: &Progress) {
     struct Column {
-        writer: Box<ArrowColumnWriter>,
+        writer: Box<ChunkWriter>,
         gauge: Arc<Gauge>,
         error: Option<ParquetError>,
     }
     let mut columns: HashMap<Key, Column> = HashMap::new();
+    let mut codecs = Codecs::default();
     for job in jobs {
         match job {
             Job::Start { key, writer, gauge } => {
@@ -291,7 +300,7 @@ fn encode(jobs: Receiver<Job>, finished: Sender<Finished>, progress: &Progress) 
                     };
                     if column.error.is_none() {
                         let started = Instant::now();
-                        if let Err(e) = column.writer.write(&leaf) {
+                        if let Err(e) = column.writer.write(&leaf, &mut codecs) {
                             column.error = Some(e);
                         }
                         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -308,7 +317,7 @@ fn encode(jobs: Receiver<Job>, finished: Sender<Finished>, progress: &Progress) 
             Job::Close { key } => {
                 let result = match columns.remove(&key) {
                     Some(Column { error: Some(e), .. }) => Err(e),
-                    Some(Column { writer, .. }) => writer.close(),
+                    Some(Column { writer, .. }) => writer.close(&mut codecs),
                     None => Err(ParquetError::General(format!(
                         "column {key:?} was never started"
                     ))),

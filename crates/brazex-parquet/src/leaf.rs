@@ -1,0 +1,314 @@
+//! Parquet leaf columns straight from the column builders: definition and repetition
+//! levels and the present values of each leaf, in the Parquet schema's leaf order.
+//!
+//! This is what Arrow's `compute_leaves` does from finished Arrow arrays, done from
+//! the builders' own vectors instead, so the Parquet path never builds Arrow arrays.
+//! Every column is nullable (as in [`crate::schemas`]): a column, a struct and a list
+//! element each add one definition level when present, a list one more when it has
+//! an element, and a list element after the first repeats at its list's depth.
+
+use crate::builder::Builder;
+
+/// The values of one leaf column that are present (definition level at its maximum),
+/// in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// Text: the values' bytes one after the other, and each value's length.
+    Bytes {
+        data: Vec<u8>,
+        lens: Vec<u32>,
+    },
+    Int64(Vec<i64>),
+    Int32(Vec<i32>),
+    Float64(Vec<f64>),
+    Bool(Vec<bool>),
+}
+
+impl Values {
+    fn empty_like(builder: &Builder) -> Values {
+        match builder {
+            Builder::Utf8 { .. } => Values::Bytes {
+                data: Vec::new(),
+                lens: Vec::new(),
+            },
+            Builder::Int64(..) | Builder::Timestamp(..) => Values::Int64(Vec::new()),
+            Builder::Int32(..) | Builder::Date(..) => Values::Int32(Vec::new()),
+            Builder::Float64(..) => Values::Float64(Vec::new()),
+            Builder::Bool(..) => Values::Bool(Vec::new()),
+            // Not leaves: never asked.
+            Builder::List { .. } | Builder::Struct { .. } => Values::Bool(Vec::new()),
+        }
+    }
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Bytes { lens, .. } => lens.len(),
+            Values::Int64(v) => v.len(),
+            Values::Int32(v) => v.len(),
+            Values::Float64(v) => v.len(),
+            Values::Bool(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Splits off the values from `at` on, keeping the first `at`.
+    fn split_off(&mut self, at: usize) -> Values {
+        match self {
+            Values::Bytes { data, lens } => {
+                let bytes: usize = lens[..at].iter().map(|&l| l as usize).sum();
+                Values::Bytes {
+                    data: data.split_off(bytes),
+                    lens: lens.split_off(at),
+                }
+            }
+            Values::Int64(v) => Values::Int64(v.split_off(at)),
+            Values::Int32(v) => Values::Int32(v.split_off(at)),
+            Values::Float64(v) => Values::Float64(v.split_off(at)),
+            Values::Bool(v) => Values::Bool(v.split_off(at)),
+        }
+    }
+}
+
+/// One leaf column of one block (or part of one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leaf {
+    /// Definition level of every entry (a value, a null, or an empty or null parent).
+    pub def: Vec<u16>,
+    /// Repetition level of every entry; empty for a leaf outside any list.
+    pub rep: Vec<u16>,
+    /// The present values, one per entry at the leaf's maximum definition level.
+    pub values: Values,
+    /// The greatest definition level of this leaf.
+    pub max_def: u16,
+    /// Rows (records) the entries make.
+    pub rows: usize,
+}
+
+impl Leaf {
+    /// Splits off rows `rows..`, keeping the first `rows` (for a part or row group
+    /// that ends inside a block).
+    pub fn split_off_rows(&mut self, rows: usize) -> Leaf {
+        if rows >= self.rows {
+            return Leaf {
+                def: Vec::new(),
+                rep: Vec::new(),
+                values: self.values.split_off(self.values.len()),
+                max_def: self.max_def,
+                rows: 0,
+            };
+        }
+        // The entry that starts row `rows`.
+        let at = if self.rep.is_empty() {
+            rows
+        } else {
+            self.rep
+                .iter()
+                .enumerate()
+                .filter(|(_, &r)| r == 0)
+                .nth(rows)
+                .map_or(self.rep.len(), |(i, _)| i)
+        };
+        let present = self.def[..at]
+            .iter()
+            .filter(|&&d| d == self.max_def)
+            .count();
+        let rest = Leaf {
+            def: self.def.split_off(at),
+            rep: if self.rep.is_empty() {
+                Vec::new()
+            } else {
+                self.rep.split_off(at)
+            },
+            values: self.values.split_off(present),
+            max_def: self.max_def,
+            rows: self.rows - rows,
+        };
+        self.rows = rows;
+        rest
+    }
+}
+
+/// The leaves of the top-level columns `builders` (one block), in leaf order; the
+/// builders are left empty for the next block.
+pub fn leaves(builders: &mut [Builder]) -> Vec<Leaf> {
+    let mut all = Vec::new();
+    for builder in builders.iter_mut() {
+        let rows = builder.len();
+        let mut outs = Vec::new();
+        outline(builder, 1, &mut outs);
+        walk_column(builder, rows, &mut outs);
+        for mut leaf in outs {
+            leaf.rows = rows;
+            all.push(leaf);
+        }
+        builder.clear();
+    }
+    all
+}
+
+/// An empty [`Leaf`] for each leaf under `builder`, whose entries when present are at
+/// definition level `def` (counting the builder's own level).
+fn outline(builder: &Builder, def: u16, outs: &mut Vec<Leaf>) {
+    match builder {
+        Builder::List { child, .. } => outline(child, def + 2, outs),
+        Builder::Struct { children, .. } => {
+            for (_, child) in children {
+                outline(child, def + 1, outs);
+            }
+        }
+        leaf => outs.push(Leaf {
+            def: Vec::new(),
+            rep: Vec::new(),
+            values: Values::empty_like(leaf),
+            max_def: def,
+            rows: 0,
+        }),
+    }
+}
+
+fn walk_column(builder: &mut Builder, rows: usize, outs: &mut [Leaf]) {
+    let repeated = has_list(builder);
+    // Byte values move over whole: a null slot holds no bytes, and every slot of a
+    // text builder is either a present value or such a null.
+    take_bytes(builder, outs);
+    for row in 0..rows {
+        visit(builder, row, 0, 0, 0, outs, repeated);
+    }
+}
+
+fn has_list(builder: &Builder) -> bool {
+    match builder {
+        Builder::List { .. } => true,
+        Builder::Struct { children, .. } => children.iter().any(|(_, c)| has_list(c)),
+        _ => false,
+    }
+}
+
+/// Moves every text leaf's bytes into its [`Leaf`] (leaf order, as [`outline`]).
+fn take_bytes(builder: &mut Builder, outs: &mut [Leaf]) -> usize {
+    match builder {
+        Builder::List { child, .. } => take_bytes(child, outs),
+        Builder::Struct { children, .. } => {
+            let mut used = 0;
+            for (_, child) in children {
+                used += take_bytes(child, &mut outs[used..]);
+            }
+            used
+        }
+        Builder::Utf8 { data, .. } => {
+            if let Some(Leaf {
+                values: Values::Bytes { data: out, .. },
+                ..
+            }) = outs.first_mut()
+            {
+                *out = std::mem::take(data);
+            }
+            1
+        }
+        _ => 1,
+    }
+}
+
+/// How many leaves are under `builder`.
+fn count(builder: &Builder) -> usize {
+    match builder {
+        Builder::List { child, .. } => count(child),
+        Builder::Struct { children, .. } => children.iter().map(|(_, c)| count(c)).sum(),
+        _ => 1,
+    }
+}
+
+/// Every leaf in `outs` gets an entry at `def`, `rep` and no value.
+fn absent(outs: &mut [Leaf], def: u16, rep: u16, repeated: bool) {
+    for leaf in outs {
+        leaf.def.push(def);
+        if repeated {
+            leaf.rep.push(rep);
+        }
+    }
+}
+
+/// Slot `i` of `builder`, whose parent is present at definition level `def`; `rep` is
+/// the repetition level of this entry and `depth` the number of lists around it.
+fn visit(
+    builder: &Builder,
+    i: usize,
+    def: u16,
+    rep: u16,
+    depth: u16,
+    outs: &mut [Leaf],
+    repeated: bool,
+) {
+    match builder {
+        Builder::List {
+            offsets,
+            valid,
+            child,
+            ..
+        } => {
+            if !valid[i] {
+                return absent(outs, def, rep, repeated);
+            }
+            let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+            if start == end {
+                return absent(outs, def + 1, rep, repeated);
+            }
+            for k in start..end {
+                let rep = if k == start { rep } else { depth + 1 };
+                visit(child, k, def + 2, rep, depth + 1, outs, repeated);
+            }
+        }
+        Builder::Struct {
+            children, valid, ..
+        } => {
+            if !valid[i] {
+                return absent(outs, def, rep, repeated);
+            }
+            let mut used = 0;
+            for (_, child) in children {
+                let n = count(child);
+                visit(
+                    child,
+                    i,
+                    def + 1,
+                    rep,
+                    depth,
+                    &mut outs[used..used + n],
+                    repeated,
+                );
+                used += n;
+            }
+        }
+        leaf => {
+            let Some(leaf_out) = outs.first_mut() else {
+                return;
+            };
+            if repeated {
+                leaf_out.rep.push(rep);
+            }
+            if !leaf.is_valid(i) {
+                leaf_out.def.push(def);
+                return;
+            }
+            leaf_out.def.push(def + 1);
+            match (leaf, &mut leaf_out.values) {
+                (Builder::Utf8 { offsets, .. }, Values::Bytes { lens, .. }) => {
+                    lens.push((offsets[i + 1] - offsets[i]) as u32);
+                }
+                (Builder::Int64(v, _) | Builder::Timestamp(v, _), Values::Int64(out)) => {
+                    out.push(v[i]);
+                }
+                (Builder::Int32(v, _) | Builder::Date(v, _), Values::Int32(out)) => {
+                    out.push(v[i]);
+                }
+                (Builder::Float64(v, _), Values::Float64(out)) => out.push(v[i]),
+                (Builder::Bool(v, _), Values::Bool(out)) => out.push(v[i]),
+                _ => {}
+            }
+        }
+    }
+}
