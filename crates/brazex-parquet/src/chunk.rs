@@ -610,10 +610,52 @@ fn span(leaf: &Leaf, entry: usize, value: usize, budget: usize) -> (usize, usize
         Values::Bytes { lens, .. } => Some(lens),
         _ => None,
     };
+    // Whole rows first, then whether their text fits.
+    let (end, rows) = if leaf.rep.is_empty() {
+        let end = (entry + SPAN_ROWS).min(n);
+        (end, end - entry)
+    } else {
+        // Row starts (repetition level 0) counted 32 entries at a time while the
+        // span has room for all of them.
+        let (mut rows, mut at) = (0, entry);
+        for chunk in leaf.rep[entry..].chunks_exact(32) {
+            let starts = chunk.iter().fold(0, |c, &r| c + usize::from(r == 0));
+            if rows + starts > SPAN_ROWS {
+                break;
+            }
+            rows += starts;
+            at += 32;
+        }
+        let mut end = n;
+        for (k, &r) in leaf.rep[at..].iter().enumerate() {
+            if r == 0 {
+                if rows == SPAN_ROWS {
+                    end = at + k;
+                    break;
+                }
+                rows += 1;
+            }
+        }
+        (end, rows)
+    };
+    let present = leaf.def[entry..end]
+        .iter()
+        .filter(|&&d| d == leaf.max_def)
+        .count();
+    let bytes = lens.map_or(0, |lens| {
+        lens[value..value + present]
+            .iter()
+            .map(|&l| l as usize)
+            .sum()
+    });
+    if bytes <= budget || rows <= 1 {
+        return (end, rows, present, bytes);
+    }
+    // Large values: row by row, until the budget is reached.
     let (mut end, mut rows, mut present, mut bytes) = (entry, 0, 0, 0);
     while end < n {
         let row_start = leaf.rep.is_empty() || leaf.rep[end] == 0;
-        if row_start && (rows == SPAN_ROWS || (rows > 0 && bytes >= budget)) {
+        if row_start && rows > 0 && bytes >= budget {
             break;
         }
         rows += usize::from(row_start);

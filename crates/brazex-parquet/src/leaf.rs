@@ -175,8 +175,140 @@ fn walk_column(builder: &mut Builder, rows: usize, outs: &mut [Leaf]) {
     // Byte values move over whole: a null slot holds no bytes, and every slot of a
     // text builder is either a present value or such a null.
     take_bytes(builder, outs);
-    for row in 0..rows {
-        visit(builder, row, 0, 0, 0, outs, repeated);
+    let entries: Vec<Entry> = (0..rows as u32).map(|i| Entry::slot(i, 0)).collect();
+    walk(builder, &entries, 0, 0, outs, repeated);
+}
+
+/// One entry of a node's column: its slot `index` reached (the parent present), or,
+/// with `index == ABSENT`, an entry with no slot here (a parent null, or a list
+/// empty) at definition level `def`. Computed a level at a time and shared by all
+/// the leaves below, as Arrow's level builder does, instead of walking each row down
+/// to every leaf.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    index: u32,
+    def: u16,
+    rep: u16,
+}
+
+const ABSENT: u32 = u32::MAX;
+
+impl Entry {
+    fn slot(index: u32, rep: u16) -> Entry {
+        Entry { index, def: 0, rep }
+    }
+
+    fn absent(def: u16, rep: u16) -> Entry {
+        Entry {
+            index: ABSENT,
+            def,
+            rep,
+        }
+    }
+}
+
+/// The entries of `builder`'s column (`def` the definition level its parents give
+/// it when it is null, `depth` the lists around it) into the leaves `outs`.
+fn walk(
+    builder: &Builder,
+    entries: &[Entry],
+    def: u16,
+    depth: u16,
+    outs: &mut [Leaf],
+    repeated: bool,
+) {
+    match builder {
+        Builder::List {
+            offsets,
+            valid,
+            child,
+            ..
+        } => {
+            let mut inner = Vec::with_capacity(entries.len() + child.len());
+            for e in entries {
+                if e.index == ABSENT {
+                    inner.push(*e);
+                    continue;
+                }
+                let i = e.index as usize;
+                if !valid[i] {
+                    inner.push(Entry::absent(def, e.rep));
+                    continue;
+                }
+                let (start, end) = (offsets[i] as u32, offsets[i + 1] as u32);
+                if start == end {
+                    inner.push(Entry::absent(def + 1, e.rep));
+                    continue;
+                }
+                inner.push(Entry::slot(start, e.rep));
+                inner.extend((start + 1..end).map(|k| Entry::slot(k, depth + 1)));
+            }
+            walk(child, &inner, def + 2, depth + 1, outs, repeated);
+        }
+        Builder::Struct {
+            children, valid, ..
+        } => {
+            let inner: Vec<Entry> = entries
+                .iter()
+                .map(|e| {
+                    if e.index != ABSENT && !valid[e.index as usize] {
+                        Entry::absent(def, e.rep)
+                    } else {
+                        *e
+                    }
+                })
+                .collect();
+            let mut used = 0;
+            for (_, child) in children {
+                let n = count(child);
+                walk(
+                    child,
+                    &inner,
+                    def + 1,
+                    depth,
+                    &mut outs[used..used + n],
+                    repeated,
+                );
+                used += n;
+            }
+        }
+        leaf => {
+            let Some(out) = outs.first_mut() else {
+                return;
+            };
+            if repeated {
+                out.rep.extend(entries.iter().map(|e| e.rep));
+            }
+            out.def.reserve(entries.len());
+            for e in entries {
+                out.def.push(if e.index == ABSENT {
+                    e.def
+                } else if leaf.is_valid(e.index as usize) {
+                    def + 1
+                } else {
+                    def
+                });
+            }
+            let present = entries
+                .iter()
+                .filter(|e| e.index != ABSENT)
+                .map(|e| e.index as usize)
+                .filter(|&i| leaf.is_valid(i));
+            match (leaf, &mut out.values) {
+                (Builder::Utf8 { offsets, .. }, Values::Bytes { lens, .. }) => {
+                    lens.extend(present.map(|i| (offsets[i + 1] - offsets[i]) as u32));
+                }
+                (Builder::Int64(v, _) | Builder::Timestamp(v, _), Values::Int64(out)) => {
+                    out.extend(present.map(|i| v[i]));
+                }
+                (Builder::Int32(v, _) | Builder::Date(v, _), Values::Int32(out)) => {
+                    out.extend(present.map(|i| v[i]));
+                }
+                (Builder::Float64(v, _), Values::Float64(out)) => out.extend(present.map(|i| v[i])),
+                (Builder::Bool(v, _), Values::Bool(out)) => out.extend(present.map(|i| v[i])),
+                _ => {}
+            }
+        }
     }
 }
 
@@ -219,96 +351,5 @@ fn count(builder: &Builder) -> usize {
         Builder::List { child, .. } => count(child),
         Builder::Struct { children, .. } => children.iter().map(|(_, c)| count(c)).sum(),
         _ => 1,
-    }
-}
-
-/// Every leaf in `outs` gets an entry at `def`, `rep` and no value.
-fn absent(outs: &mut [Leaf], def: u16, rep: u16, repeated: bool) {
-    for leaf in outs {
-        leaf.def.push(def);
-        if repeated {
-            leaf.rep.push(rep);
-        }
-    }
-}
-
-/// Slot `i` of `builder`, whose parent is present at definition level `def`; `rep` is
-/// the repetition level of this entry and `depth` the number of lists around it.
-fn visit(
-    builder: &Builder,
-    i: usize,
-    def: u16,
-    rep: u16,
-    depth: u16,
-    outs: &mut [Leaf],
-    repeated: bool,
-) {
-    match builder {
-        Builder::List {
-            offsets,
-            valid,
-            child,
-            ..
-        } => {
-            if !valid[i] {
-                return absent(outs, def, rep, repeated);
-            }
-            let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
-            if start == end {
-                return absent(outs, def + 1, rep, repeated);
-            }
-            for k in start..end {
-                let rep = if k == start { rep } else { depth + 1 };
-                visit(child, k, def + 2, rep, depth + 1, outs, repeated);
-            }
-        }
-        Builder::Struct {
-            children, valid, ..
-        } => {
-            if !valid[i] {
-                return absent(outs, def, rep, repeated);
-            }
-            let mut used = 0;
-            for (_, child) in children {
-                let n = count(child);
-                visit(
-                    child,
-                    i,
-                    def + 1,
-                    rep,
-                    depth,
-                    &mut outs[used..used + n],
-                    repeated,
-                );
-                used += n;
-            }
-        }
-        leaf => {
-            let Some(leaf_out) = outs.first_mut() else {
-                return;
-            };
-            if repeated {
-                leaf_out.rep.push(rep);
-            }
-            if !leaf.is_valid(i) {
-                leaf_out.def.push(def);
-                return;
-            }
-            leaf_out.def.push(def + 1);
-            match (leaf, &mut leaf_out.values) {
-                (Builder::Utf8 { offsets, .. }, Values::Bytes { lens, .. }) => {
-                    lens.push((offsets[i + 1] - offsets[i]) as u32);
-                }
-                (Builder::Int64(v, _) | Builder::Timestamp(v, _), Values::Int64(out)) => {
-                    out.push(v[i]);
-                }
-                (Builder::Int32(v, _) | Builder::Date(v, _), Values::Int32(out)) => {
-                    out.push(v[i]);
-                }
-                (Builder::Float64(v, _), Values::Float64(out)) => out.push(v[i]),
-                (Builder::Bool(v, _), Values::Bool(out)) => out.push(v[i]),
-                _ => {}
-            }
-        }
     }
 }

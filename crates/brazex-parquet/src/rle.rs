@@ -15,10 +15,7 @@ pub fn encode<T: Copy + Eq + Into<u64>>(values: &[T], bit_width: u8, out: &mut V
     let mut i = 0;
     while i < n {
         let value = values[i];
-        let mut end = i + 1;
-        while end < n && values[end] == value {
-            end += 1;
-        }
+        let end = run_end(values, i + 1, value);
         if end - i >= 8 {
             let pad = (8 - (i - literal) % 8) % 8;
             if end - i - pad >= 8 {
@@ -35,6 +32,22 @@ pub fn encode<T: Copy + Eq + Into<u64>>(values: &[T], bit_width: u8, out: &mut V
     if literal < n {
         bit_pack(&values[literal..], bit_width, out);
     }
+}
+
+/// The end of the run of `value` from `from`: 16 values at a time (a comparison the
+/// compiler makes in vector registers), then one by one.
+fn run_end<T: Copy + Eq>(values: &[T], from: usize, value: T) -> usize {
+    let mut end = from;
+    for chunk in values[from..].chunks_exact(16) {
+        if !chunk.iter().fold(true, |all, &v| all & (v == value)) {
+            break;
+        }
+        end += 16;
+    }
+    while end < values.len() && values[end] == value {
+        end += 1;
+    }
+    end
 }
 
 fn varint(mut v: u64, out: &mut Vec<u8>) {
