@@ -125,8 +125,8 @@ impl Builder {
         self.len() == 0
     }
 
-    /// Whether row (or element) `i` is present.
-    pub fn is_valid(&self, i: usize) -> bool {
+    /// Whether each row (or element) is present.
+    pub fn validity(&self) -> &[bool] {
         match self {
             Builder::Utf8 { valid, .. }
             | Builder::Int64(_, valid)
@@ -136,7 +136,7 @@ impl Builder {
             | Builder::Timestamp(_, valid)
             | Builder::Date(_, valid)
             | Builder::List { valid, .. }
-            | Builder::Struct { valid, .. } => valid.get(i).copied().unwrap_or(false),
+            | Builder::Struct { valid, .. } => valid,
         }
     }
 

@@ -236,8 +236,8 @@ fn widen_bytes(range: &mut Option<(Vec<u8>, Vec<u8>)>, value: &[u8]) {
 /// Writes one leaf column of one row group.
 pub struct ChunkWriter {
     spec: ChunkSpec,
-    max_def: u16,
-    max_rep: u16,
+    max_def: u8,
+    max_rep: u8,
     /// The dictionary, while values go into it (and after, for its page).
     dictionary: Option<Dictionary>,
     /// Values go into the dictionary (not yet fallen back to PLAIN).
@@ -245,8 +245,8 @@ pub struct ChunkWriter {
     range: Range,
     nulls: u64,
     // The page being filled.
-    def: Vec<u16>,
-    rep: Vec<u16>,
+    def: Vec<u8>,
+    rep: Vec<u8>,
     plain: Vec<u8>,
     indices: Vec<u32>,
     bools: Vec<bool>,
@@ -287,8 +287,9 @@ impl ChunkWriter {
         let dictionary_on =
             spec.dictionary && spec.descr.physical_type() == PhysicalType::BYTE_ARRAY;
         ChunkWriter {
-            max_def: spec.descr.max_def_level() as u16,
-            max_rep: spec.descr.max_rep_level() as u16,
+            // At most 255: the sink refuses deeper schemas.
+            max_def: u8::try_from(spec.descr.max_def_level()).unwrap_or(u8::MAX),
+            max_rep: u8::try_from(spec.descr.max_rep_level()).unwrap_or(u8::MAX),
             dictionary: dictionary_on.then(Dictionary::default),
             dictionary_on,
             spec,
@@ -321,7 +322,8 @@ impl ChunkWriter {
     }
 
     fn page_bytes(&self) -> usize {
-        2 * (self.def.len() + self.rep.len())
+        self.def.len()
+            + self.rep.len()
             + self.plain.len()
             + 4 * self.indices.len()
             + self.bools.len() / 8

@@ -77,13 +77,13 @@ impl Values {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Leaf {
     /// Definition level of every entry (a value, a null, or an empty or null parent).
-    pub def: Vec<u16>,
+    pub def: Vec<u8>,
     /// Repetition level of every entry; empty for a leaf outside any list.
-    pub rep: Vec<u16>,
+    pub rep: Vec<u8>,
     /// The present values, one per entry at the leaf's maximum definition level.
     pub values: Values,
     /// The greatest definition level of this leaf.
-    pub max_def: u16,
+    pub max_def: u8,
     /// Rows (records) the entries make.
     pub rows: usize,
 }
@@ -152,12 +152,12 @@ pub fn leaves(builders: &mut [Builder]) -> Vec<Leaf> {
 
 /// An empty [`Leaf`] for each leaf under `builder`, whose entries when present are at
 /// definition level `def` (counting the builder's own level).
-fn outline(builder: &Builder, def: u16, outs: &mut Vec<Leaf>) {
+fn outline(builder: &Builder, def: u8, outs: &mut Vec<Leaf>) {
     match builder {
-        Builder::List { child, .. } => outline(child, def + 2, outs),
+        Builder::List { child, .. } => outline(child, def.saturating_add(2), outs),
         Builder::Struct { children, .. } => {
             for (_, child) in children {
-                outline(child, def + 1, outs);
+                outline(child, def.saturating_add(1), outs);
             }
         }
         leaf => outs.push(Leaf {
@@ -187,18 +187,18 @@ fn walk_column(builder: &mut Builder, rows: usize, outs: &mut [Leaf]) {
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     index: u32,
-    def: u16,
-    rep: u16,
+    def: u8,
+    rep: u8,
 }
 
 const ABSENT: u32 = u32::MAX;
 
 impl Entry {
-    fn slot(index: u32, rep: u16) -> Entry {
+    fn slot(index: u32, rep: u8) -> Entry {
         Entry { index, def: 0, rep }
     }
 
-    fn absent(def: u16, rep: u16) -> Entry {
+    fn absent(def: u8, rep: u8) -> Entry {
         Entry {
             index: ABSENT,
             def,
@@ -212,8 +212,8 @@ impl Entry {
 fn walk(
     builder: &Builder,
     entries: &[Entry],
-    def: u16,
-    depth: u16,
+    def: u8,
+    depth: u8,
     outs: &mut [Leaf],
     repeated: bool,
 ) {
@@ -237,13 +237,20 @@ fn walk(
                 }
                 let (start, end) = (offsets[i] as u32, offsets[i + 1] as u32);
                 if start == end {
-                    inner.push(Entry::absent(def + 1, e.rep));
+                    inner.push(Entry::absent(def.saturating_add(1), e.rep));
                     continue;
                 }
                 inner.push(Entry::slot(start, e.rep));
-                inner.extend((start + 1..end).map(|k| Entry::slot(k, depth + 1)));
+                inner.extend((start + 1..end).map(|k| Entry::slot(k, depth.saturating_add(1))));
             }
-            walk(child, &inner, def + 2, depth + 1, outs, repeated);
+            walk(
+                child,
+                &inner,
+                def.saturating_add(2),
+                depth.saturating_add(1),
+                outs,
+                repeated,
+            );
         }
         Builder::Struct {
             children, valid, ..
@@ -264,7 +271,7 @@ fn walk(
                 walk(
                     child,
                     &inner,
-                    def + 1,
+                    def.saturating_add(1),
                     depth,
                     &mut outs[used..used + n],
                     repeated,
@@ -279,21 +286,20 @@ fn walk(
             if repeated {
                 out.rep.extend(entries.iter().map(|e| e.rep));
             }
-            out.def.reserve(entries.len());
-            for e in entries {
-                out.def.push(if e.index == ABSENT {
+            let valid = leaf.validity();
+            // The slots of the present values, in order.
+            let mut present = Vec::with_capacity(entries.len());
+            out.def.extend(entries.iter().map(|e| {
+                if e.index == ABSENT {
                     e.def
-                } else if leaf.is_valid(e.index as usize) {
-                    def + 1
+                } else if valid[e.index as usize] {
+                    present.push(e.index);
+                    def.saturating_add(1)
                 } else {
                     def
-                });
-            }
-            let present = entries
-                .iter()
-                .filter(|e| e.index != ABSENT)
-                .map(|e| e.index as usize)
-                .filter(|&i| leaf.is_valid(i));
+                }
+            }));
+            let present = present.iter().map(|&i| i as usize);
             match (leaf, &mut out.values) {
                 (Builder::Utf8 { offsets, .. }, Values::Bytes { lens, .. }) => {
                     lens.extend(present.map(|i| (offsets[i + 1] - offsets[i]) as u32));

@@ -349,6 +349,17 @@ impl ParquetSink {
             let parquet_schema = ArrowSchemaConverter::new()
                 .convert(&schema)
                 .map_err(|e| parquet_error("cannot map the schema to Parquet", e))?;
+            // The column writer keeps levels in bytes (see `leaf`).
+            if let Some(deep) = parquet_schema
+                .columns()
+                .iter()
+                .find(|c| c.max_def_level() > i16::from(u8::MAX))
+            {
+                return Err(parquet_error(
+                    "cannot map the schema to Parquet",
+                    format!("column {} nests more than 255 levels deep", deep.path()),
+                ));
+            }
             let json: Vec<&str> = table
                 .columns
                 .iter()
