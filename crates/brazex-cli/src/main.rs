@@ -176,7 +176,7 @@ fn logging(verbose: u8, format: report::LogFormat) {
 
 /// Fixes glibc's allocator thresholds, for a speed and a memory that do not drift.
 ///
-/// Blocks and Arrow arrays are allocated on one thread and freed on another, and
+/// Blocks and column values are allocated on one thread and freed on another, and
 /// glibc's default raises its mmap threshold after such frees, so the freed blocks stay
 /// in per-thread arenas: peak RSS of a Parquet conversion then grew with the input
 /// (144 MiB at 309 MB, 171 MiB at 1.2 GB). Fixing the trim threshold at 1 MiB returns

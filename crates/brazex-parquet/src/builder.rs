@@ -1,5 +1,6 @@
 //! Column builders: typed values of one block, appended row by row on a worker and
-//! turned into Arrow arrays at the end of the block.
+//! turned at the end of the block into Parquet leaf columns ([`crate::leaf`]) or, for
+//! Arrow streams, into Arrow arrays.
 //!
 //! Arrow's own builders cannot take back a row, and a row that fails a later column
 //! (a string in an int column) must leave nothing behind: these builders are plain
