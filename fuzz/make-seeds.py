@@ -50,6 +50,17 @@ for i, text in enumerate([
         b'{"custom_attributes":{"$time":"x"},"apps":[null,{"sessions":-1}],"push_tokens":[[]]}']):
     write("typed", f"edge-{i:02}", text)
 
+# parquet_writer: a knob byte (codec, block and row group sizes, plan), then NDJSON.
+for i in range(0, len(lines), 4):
+    knobs = (i * 37) % 256
+    write("parquet_writer", f"users-{i:02}", bytes([knobs]) + b"\n".join(lines[i:i + 6]))
+write("parquet_writer", "every-type", bytes([0x80 | 0x1d]) + b"\n".join([
+    b'{"external_id":"a","custom_attributes":{"n":1,"f":-0.0,"b":true,"d":"2024-02-01","t":"2024-02-01T10:00:00Z","lists":[[1,2],[],null,[3]]},"purchases":[{"name":"p"},{"name":null}],"apps":[{"name":"x","sessions":3}]}',
+    b'{"external_id":null,"custom_attributes":{"lists":[null,[null,4]]},"purchases":[]}',
+    b'{}',
+    b'{"external_id":"b","custom_attributes":{"n":"x"}}',
+    b'{"external_id":"c","custom_attributes":{"f":0.0,"b":false,"lists":[]},"purchases":null,"apps":[]}']))
+
 selects = ["external_id,email,country",
            'id=external_id,purchases[].name',
            'external_id,email,rev=total_revenue,purchases[].name,custom_attributes."a.b",custom_attributes.big',

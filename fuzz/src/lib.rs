@@ -24,9 +24,10 @@ use brazex_core::filter::{Filter, FilterScratch};
 use brazex_core::frame::{Block, Framer};
 use brazex_core::path::{parse_select, parse_select_pinned};
 use brazex_core::record::RecordParser;
+use brazex_core::schema::ColumnType;
 use brazex_core::select::Selection;
 use brazex_core::table::Plan;
-use brazex_parquet::ParquetEncoder;
+use brazex_parquet::{Codec, ParquetEncoder};
 
 /// Decompressed bytes an entry keeps for comparison; the rest is only counted, so a
 /// small input that inflates to a lot stays cheap.
@@ -276,6 +277,57 @@ pub fn typed(data: &[u8]) {
         drop(parquet.finish_block());
         drop(csv.finish_block());
     }
+}
+
+/// brazex's Parquet column writer against parquet-rs's on any lines: the first byte
+/// chooses the codec, the block and row group sizes (small, so rows cross blocks and
+/// row groups) and the plan (the whole user object, or a selection of every type
+/// with lists of lists); the rest is NDJSON. Both files must read back the same rows
+/// with the same statistics (`brazex_parquet::oracle`).
+pub fn parquet_writer(data: &[u8]) {
+    let Some((&knobs, lines)) = data.split_first() else {
+        return;
+    };
+    let lines: Vec<&[u8]> = lines.split(|&b| b == b'\n').take(64).collect();
+    let codec = match knobs & 3 {
+        0 => Codec::Zstd,
+        1 => Codec::Snappy,
+        2 => Codec::Gzip,
+        _ => Codec::None,
+    };
+    let block = 1 + usize::from((knobs >> 2) & 7);
+    let group_rows = 1 + usize::from((knobs >> 5) & 3) * 3;
+    let plan = if knobs & 0x80 == 0 {
+        Plan::full_object()
+    } else {
+        every_type()
+    };
+    brazex_parquet::oracle::same_as_parquet_rs(plan, &lines, block, group_rows, codec);
+}
+
+/// A selection with a column of every type, nested lists and a list of lists.
+fn every_type() -> Plan {
+    let Ok(items) = parse_select(
+        "id=external_id,n=custom_attributes.n,f=custom_attributes.f,b=custom_attributes.b,\
+         d=custom_attributes.d,t=custom_attributes.t,j=custom_attributes,\
+         names=purchases[].name,lists=custom_attributes.lists,apps=apps",
+    ) else {
+        return Plan::full_object();
+    };
+    let list = |inner| ColumnType::List(Box::new(inner));
+    let pins = [
+        None,
+        Some(ColumnType::Int32),
+        Some(ColumnType::Float),
+        Some(ColumnType::Bool),
+        Some(ColumnType::Date),
+        Some(ColumnType::Timestamp),
+        Some(ColumnType::Json),
+        None,
+        Some(list(list(ColumnType::Int))),
+        None,
+    ];
+    Plan::selection(&items, &pins)
 }
 
 fn check_row(result: Result<()>) {

@@ -52,3 +52,8 @@ fn r#where() {
 fn typed() {
     corpus("typed", brazex_fuzz::typed);
 }
+
+#[test]
+fn parquet_writer() {
+    corpus("parquet_writer", brazex_fuzz::parquet_writer);
+}

@@ -637,8 +637,8 @@ impl Sink<std::result::Result<Vec<TableBatch>, ParquetError>> for ParquetSink {
     }
 }
 
-#[cfg(test)]
-mod oracle;
+#[cfg(any(test, feature = "oracle"))]
+pub mod oracle;
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,9 @@
 //! group by row group with the same statistics. `ArrowWriter` is what brazex wrote
 //! its Parquet with before, so it is the oracle for every type and nesting of the
 //! user schema, selections, and the edges (nulls at each level, empty lists, a
-//! dictionary that overflows, pages that fill, long and multi-byte text).
+//! dictionary that overflows, pages that fill, long and multi-byte text): the tests
+//! below, and the `parquet_writer` fuzz target (feature `oracle`), which feeds
+//! [`same_as_parquet_rs`] any lines. A difference panics: this is a checker.
 
 use std::sync::Arc;
 
@@ -11,7 +13,6 @@ use arrow_array::RecordBatch;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter, ArrowWriter};
-use parquet::basic::Encoding;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
 use parquet::file::statistics::Statistics;
@@ -19,11 +20,9 @@ use parquet::file::writer::SerializedFileWriter;
 
 use brazex_core::encode::Encoder;
 use brazex_core::error::LinePlace;
-use brazex_core::path::parse_select;
 use brazex_core::record::RecordParser;
 use brazex_core::schema::ColumnType;
 use brazex_core::table::Plan;
-use brazex_sim::{GeneratorConfig, UserGenerator};
 
 use crate::chunk::{ChunkWriter, Codecs};
 use crate::leaf::Leaf;
@@ -36,13 +35,13 @@ fn place() -> LinePlace {
     }
 }
 
+/// One block's leaves and rows.
+type LeafBlock = (Vec<Leaf>, usize);
+
 /// Table 0's rows of `lines`, encoded in blocks of `block` lines: as Parquet leaves
-/// (one list per block, with its rows) and as Arrow batches.
-fn encode(
-    plan: &Arc<Plan>,
-    lines: &[String],
-    block: usize,
-) -> (Vec<(Vec<Leaf>, usize)>, Vec<RecordBatch>) {
+/// and as Arrow batches. A line that is not JSON is left out; a row either encoder
+/// refuses (a value that does not fit its column) must be refused by both.
+fn encode(plan: &Arc<Plan>, lines: &[&[u8]], block: usize) -> (Vec<LeafBlock>, Vec<RecordBatch>) {
     let mut parser = RecordParser::default();
     let mut leaves = Vec::new();
     let mut batches = Vec::new();
@@ -50,9 +49,11 @@ fn encode(
         let mut ours = ParquetEncoder::new(Arc::clone(plan));
         let mut theirs = ParquetEncoder::for_arrow(Arc::clone(plan));
         for line in chunk {
-            let record = parser.parse(line.as_bytes()).expect("json");
-            ours.row(&record, &place).expect("row");
-            theirs.row(&record, &place).expect("row");
+            let Ok(record) = parser.parse(line) else {
+                continue;
+            };
+            let (a, b) = (ours.row(&record, &place), theirs.row(&record, &place));
+            assert_eq!(a.is_ok(), b.is_ok());
         }
         match ours.finish_block().expect("leaves").swap_remove(0) {
             TableBatch::Parquet { leaves: l, rows } => leaves.push((l, rows)),
@@ -66,10 +67,24 @@ fn encode(
     (leaves, batches)
 }
 
+/// Checks that brazex's writer and parquet-rs's make the same file of table 0 of
+/// `plan` over `lines`, encoded in blocks of `block` lines, row groups of
+/// `group_rows` rows; panics where they differ.
+pub fn same_as_parquet_rs(
+    plan: Plan,
+    lines: &[&[u8]],
+    block: usize,
+    group_rows: usize,
+    codec: Codec,
+) {
+    let (ours, theirs) = both(plan, lines, block.max(1), group_rows.max(1), codec);
+    assert_same(&ours, &theirs);
+}
+
 /// Both files of table 0 of `plan` over `lines`, row groups of `group_rows`.
 fn both(
     plan: Plan,
-    lines: &[String],
+    lines: &[&[u8]],
     block: usize,
     group_rows: usize,
     codec: Codec,
@@ -190,7 +205,10 @@ fn assert_same(ours: &Bytes, theirs: &Bytes) {
     let (b, mb) = read(theirs);
     let rows = |batches: &[RecordBatch]| batches.iter().map(RecordBatch::num_rows).sum::<usize>();
     assert_eq!(rows(&a), rows(&b));
-    let schema = b[0].schema();
+    let Some(schema) = b.first().map(RecordBatch::schema) else {
+        assert!(a.is_empty());
+        return;
+    };
     let a = arrow_select::concat::concat_batches(&schema, &a).expect("concat");
     let b = arrow_select::concat::concat_batches(&schema, &b).expect("concat");
     assert_eq!(a.schema(), b.schema());
@@ -209,133 +227,147 @@ fn assert_same(ours: &Bytes, theirs: &Bytes) {
     }
 }
 
-fn users(seed: u64, count: u64) -> Vec<String> {
-    let generator = UserGenerator::new(GeneratorConfig::new(seed));
-    (0..count).map(|i| generator.user_string(i)).collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brazex_core::path::parse_select;
+    use brazex_sim::{GeneratorConfig, UserGenerator};
+    use parquet::basic::Encoding;
 
-/// Users with nulls, empty lists and missing fields at every level of the nesting.
-fn edges() -> Vec<String> {
-    let long = format!("{}é{}", "x".repeat(63), "y".repeat(40));
-    let high = format!("{}\u{10FFFF}z", "\u{10FFFF}".repeat(20));
-    vec![
-        r#"{}"#.to_string(),
-        r#"{"external_id":null,"purchases":null,"apps":[],"custom_attributes":null}"#.to_string(),
-        r#"{"external_id":"e1","purchases":[],"custom_events":[{"name":null,"count":null},{}],"canvases_received":[{"name":"c","steps_received":[]},{"name":null,"steps_received":null},{"steps_received":[{"name":"s"},{},{"name":null}]}],"user_aliases":[{"alias_name":"a"},{"alias_label":"l"}]}"#.to_string(),
-        format!(r#"{{"external_id":"{long}","first_name":"{long}","last_name":"{high}","home_city":"{high}"}}"#),
-        r#"{"external_id":"e2","total_revenue":-0.0,"random_bucket":0,"custom_attributes":{"a":[1,{"b":null}],"s":"é"}}"#.to_string(),
-        r#"{"external_id":"e3","total_revenue":0.0,"campaigns_received":[{"name":"x","engaged":{"opened_email":true}}]}"#.to_string(),
-        r#"{"external_id":"e4","total_revenue":1e300,"devices":[{"model":null},{"model":"m","idfv":"i"}],"push_tokens":[]}"#.to_string(),
-    ]
-}
-
-#[test]
-fn the_whole_user_object_as_parquet_rs_writes_it() {
-    let mut lines = users(7, 2500);
-    // The edges inside blocks and at their starts and ends.
-    for (i, edge) in edges().into_iter().enumerate() {
-        lines.insert(i * 331 % lines.len(), edge.clone());
-        lines.push(edge);
+    fn bytes(lines: &[String]) -> Vec<&[u8]> {
+        lines.iter().map(String::as_bytes).collect()
     }
-    // Blocks of 600 lines, row groups of 1,000 rows: row groups start inside blocks.
-    let (ours, theirs) = both(Plan::full_object(), &lines, 600, 1000, Codec::Zstd);
-    assert_same(&ours, &theirs);
-}
 
-#[test]
-fn every_codec() {
-    let lines = users(11, 300);
-    for codec in [Codec::None, Codec::Snappy, Codec::Gzip, Codec::Zstd] {
-        let (ours, theirs) = both(Plan::full_object(), &lines, 128, 200, codec);
+    fn users(seed: u64, count: u64) -> Vec<String> {
+        let generator = UserGenerator::new(GeneratorConfig::new(seed));
+        (0..count).map(|i| generator.user_string(i)).collect()
+    }
+
+    /// Users with nulls, empty lists and missing fields at every level of the nesting.
+    fn edges() -> Vec<String> {
+        let long = format!("{}é{}", "x".repeat(63), "y".repeat(40));
+        let high = format!("{}\u{10FFFF}z", "\u{10FFFF}".repeat(20));
+        vec![
+            r#"{}"#.to_string(),
+            r#"{"external_id":null,"purchases":null,"apps":[],"custom_attributes":null}"#.to_string(),
+            r#"{"external_id":"e1","purchases":[],"custom_events":[{"name":null,"count":null},{}],"canvases_received":[{"name":"c","steps_received":[]},{"name":null,"steps_received":null},{"steps_received":[{"name":"s"},{},{"name":null}]}],"user_aliases":[{"alias_name":"a"},{"alias_label":"l"}]}"#.to_string(),
+            format!(r#"{{"external_id":"{long}","first_name":"{long}","last_name":"{high}","home_city":"{high}"}}"#),
+            r#"{"external_id":"e2","total_revenue":-0.0,"random_bucket":0,"custom_attributes":{"a":[1,{"b":null}],"s":"é"}}"#.to_string(),
+            r#"{"external_id":"e3","total_revenue":0.0,"campaigns_received":[{"name":"x","engaged":{"opened_email":true}}]}"#.to_string(),
+            r#"{"external_id":"e4","total_revenue":1e300,"devices":[{"model":null},{"model":"m","idfv":"i"}],"push_tokens":[]}"#.to_string(),
+        ]
+    }
+
+    #[test]
+    fn the_whole_user_object_as_parquet_rs_writes_it() {
+        let mut lines = users(7, 2500);
+        // The edges inside blocks and at their starts and ends.
+        for (i, edge) in edges().into_iter().enumerate() {
+            lines.insert(i * 331 % lines.len(), edge.clone());
+            lines.push(edge);
+        }
+        // Blocks of 600 lines, row groups of 1,000 rows: row groups start inside blocks.
+        same_as_parquet_rs(Plan::full_object(), &bytes(&lines), 600, 1000, Codec::Zstd);
+    }
+
+    #[test]
+    fn every_codec() {
+        let lines = users(11, 300);
+        for codec in [Codec::None, Codec::Snappy, Codec::Gzip, Codec::Zstd] {
+            same_as_parquet_rs(Plan::full_object(), &bytes(&lines), 128, 200, codec);
+        }
+    }
+
+    #[test]
+    fn selections_of_every_type() {
+        let items = parse_select(
+            "id=external_id,n=custom_attributes.n,f=custom_attributes.f,b=custom_attributes.b,\
+             d=custom_attributes.d,t=custom_attributes.t,j=custom_attributes,names=purchases[].name,\
+             lists=custom_attributes.lists",
+        )
+        .expect("select");
+        let pins = [
+            None,
+            Some(ColumnType::Int32),
+            Some(ColumnType::Float),
+            Some(ColumnType::Bool),
+            Some(ColumnType::Date),
+            Some(ColumnType::Timestamp),
+            Some(ColumnType::Json),
+            None,
+            Some(ColumnType::List(Box::new(ColumnType::List(Box::new(
+                ColumnType::Int,
+            ))))),
+        ];
+        let mut lines = Vec::new();
+        for i in 0..3000 {
+            let line = match i % 7 {
+                0 => r#"{"external_id":null}"#.to_string(),
+                1 => format!(
+                    r#"{{"external_id":"u{i}","custom_attributes":{{"n":{i},"f":{f},"b":{b},"d":"2024-02-{day:02}","t":"2024-02-01T10:00:{s:02}.123Z","lists":[[1,2],[],null,[{i}]]}},"purchases":[{{"name":"p{m}"}},{{"name":null}}]}}"#,
+                    f = f64::from(i) / 7.0 - 200.0,
+                    b = i % 2 == 0,
+                    day = 1 + i % 28,
+                    s = i % 60,
+                    m = i % 13
+                ),
+                2 => r#"{"external_id":"z","custom_attributes":{"f":-0.0,"b":false,"lists":[]},"purchases":[]}"#.to_string(),
+                3 => r#"{"external_id":"w","custom_attributes":{"lists":[null,[null,3]]},"purchases":null}"#.to_string(),
+                _ => format!(r#"{{"external_id":"v{i}","custom_attributes":{{"n":-{i},"f":0.0,"b":true}}}}"#),
+            };
+            lines.push(line);
+        }
+        same_as_parquet_rs(
+            Plan::selection(&items, &pins),
+            &bytes(&lines),
+            512,
+            1100,
+            Codec::Zstd,
+        );
+    }
+
+    #[test]
+    fn a_dictionary_that_overflows_and_pages_that_fill() {
+        // first_name is dictionary-encoded; 24,000 distinct names of 60 bytes are 1.5 MB
+        // of dictionary: it falls back to PLAIN part way. The JSON column fills several
+        // 1 MiB pages a row group.
+        let items = parse_select("name=first_name,attrs=custom_attributes").expect("select");
+        let pins = [None, Some(ColumnType::Json)];
+        let lines: Vec<String> = (0..24_000)
+            .map(|i| {
+                format!(
+                    r#"{{"first_name":"{i:060}","custom_attributes":{{"blob":"{}","i":{i}}}}}"#,
+                    "ab".repeat(60 + i % 50)
+                )
+            })
+            .collect();
+        let (ours, theirs) = both(
+            Plan::selection(&items, &pins),
+            &bytes(&lines),
+            2500,
+            30_000,
+            Codec::Zstd,
+        );
         assert_same(&ours, &theirs);
+        let (_, metadata) = read(&ours);
+        let name = metadata.row_group(0).column(0);
+        assert!(
+            name.dictionary_page_offset().is_some(),
+            "the dictionary is kept"
+        );
+        // Data pages of both kinds: with the dictionary, then PLAIN after it overflowed.
+        let data_pages = name.page_encoding_stats_mask().expect("encoding stats");
+        assert!(data_pages.is_set(Encoding::RLE_DICTIONARY) && data_pages.is_set(Encoding::PLAIN));
+        let offsets = ParquetRecordBatchReaderBuilder::try_new_with_options(
+            ours.clone(),
+            parquet::arrow::arrow_reader::ArrowReaderOptions::new()
+                .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Required),
+        )
+        .expect("page index");
+        let pages = offsets.metadata().offset_index().expect("offset index");
+        assert!(
+            pages[0][1].page_locations.len() > 2,
+            "the JSON column fills several pages"
+        );
     }
-}
-
-#[test]
-fn selections_of_every_type() {
-    let items = parse_select(
-        "id=external_id,n=custom_attributes.n,f=custom_attributes.f,b=custom_attributes.b,\
-         d=custom_attributes.d,t=custom_attributes.t,j=custom_attributes,names=purchases[].name,\
-         lists=custom_attributes.lists",
-    )
-    .expect("select");
-    let pins = [
-        None,
-        Some(ColumnType::Int32),
-        Some(ColumnType::Float),
-        Some(ColumnType::Bool),
-        Some(ColumnType::Date),
-        Some(ColumnType::Timestamp),
-        Some(ColumnType::Json),
-        None,
-        Some(ColumnType::List(Box::new(ColumnType::List(Box::new(
-            ColumnType::Int,
-        ))))),
-    ];
-    let mut lines = Vec::new();
-    for i in 0..3000 {
-        let line = match i % 7 {
-            0 => r#"{"external_id":null}"#.to_string(),
-            1 => format!(
-                r#"{{"external_id":"u{i}","custom_attributes":{{"n":{i},"f":{f},"b":{b},"d":"2024-02-{day:02}","t":"2024-02-01T10:00:{s:02}.123Z","lists":[[1,2],[],null,[{i}]]}},"purchases":[{{"name":"p{m}"}},{{"name":null}}]}}"#,
-                f = f64::from(i) / 7.0 - 200.0,
-                b = i % 2 == 0,
-                day = 1 + i % 28,
-                s = i % 60,
-                m = i % 13
-            ),
-            2 => r#"{"external_id":"z","custom_attributes":{"f":-0.0,"b":false,"lists":[]},"purchases":[]}"#.to_string(),
-            3 => r#"{"external_id":"w","custom_attributes":{"lists":[null,[null,3]]},"purchases":null}"#.to_string(),
-            _ => format!(r#"{{"external_id":"v{i}","custom_attributes":{{"n":-{i},"f":0.0,"b":true}}}}"#),
-        };
-        lines.push(line);
-    }
-    let plan = Plan::selection(&items, &pins);
-    let (ours, theirs) = both(plan, &lines, 512, 1100, Codec::Zstd);
-    assert_same(&ours, &theirs);
-}
-
-#[test]
-fn a_dictionary_that_overflows_and_pages_that_fill() {
-    // first_name is dictionary-encoded; 24,000 distinct names of 60 bytes are 1.5 MB
-    // of dictionary: it falls back to PLAIN part way. The JSON column fills several
-    // 1 MiB pages a row group.
-    let items = parse_select("name=first_name,attrs=custom_attributes").expect("select");
-    let pins = [None, Some(ColumnType::Json)];
-    let lines: Vec<String> = (0..24_000)
-        .map(|i| {
-            format!(
-                r#"{{"first_name":"{i:060}","custom_attributes":{{"blob":"{}","i":{i}}}}}"#,
-                "ab".repeat(60 + i % 50)
-            )
-        })
-        .collect();
-    let (ours, theirs) = both(
-        Plan::selection(&items, &pins),
-        &lines,
-        2500,
-        30_000,
-        Codec::Zstd,
-    );
-    assert_same(&ours, &theirs);
-    let (_, metadata) = read(&ours);
-    let name = metadata.row_group(0).column(0);
-    assert!(
-        name.dictionary_page_offset().is_some(),
-        "the dictionary is kept"
-    );
-    // Data pages of both kinds: with the dictionary, then PLAIN after it overflowed.
-    let data_pages = name.page_encoding_stats_mask().expect("encoding stats");
-    assert!(data_pages.is_set(Encoding::RLE_DICTIONARY) && data_pages.is_set(Encoding::PLAIN));
-    let offsets = ParquetRecordBatchReaderBuilder::try_new_with_options(
-        ours.clone(),
-        parquet::arrow::arrow_reader::ArrowReaderOptions::new()
-            .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Required),
-    )
-    .expect("page index");
-    let pages = offsets.metadata().offset_index().expect("offset index");
-    assert!(
-        pages[0][1].page_locations.len() > 2,
-        "the JSON column fills several pages"
-    );
 }
