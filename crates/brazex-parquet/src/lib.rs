@@ -523,6 +523,11 @@ impl ParquetSink {
                 "an Arrow batch where Parquet leaves are expected",
             ));
         };
+        if rest.len() != table.specs.len() {
+            return Err(Error::Internal(
+                "a block's leaves do not match the table's columns",
+            ));
+        }
         let mut offset = 0;
         while offset < rows {
             if table.part.is_none() {
