@@ -281,8 +281,8 @@ pub fn typed(data: &[u8]) {
 
 /// brazex's Parquet column writer against parquet-rs's on any lines: the first byte
 /// chooses the codec, the block and row group sizes (small, so rows cross blocks and
-/// row groups) and the plan (the whole user object, or a selection of every type
-/// with lists of lists); the rest is NDJSON. Both files must read back the same rows
+/// row groups) and the plan (a selection of every type with lists of lists, or by the
+/// number of lines the whole user object or `--tables`); the rest is NDJSON. Both files must read back the same rows
 /// with the same statistics (`brazex_parquet::oracle`).
 pub fn parquet_writer(data: &[u8]) {
     let Some((&knobs, lines)) = data.split_first() else {
@@ -297,10 +297,10 @@ pub fn parquet_writer(data: &[u8]) {
     };
     let block = 1 + usize::from((knobs >> 2) & 7);
     let group_rows = 1 + usize::from((knobs >> 5) & 3) * 3;
-    let plan = if knobs & 0x80 == 0 {
-        Plan::full_object()
-    } else {
-        every_type()
+    let plan = match (knobs & 0x80 != 0, lines.len() % 2) {
+        (true, _) => every_type(),
+        (false, 0) => Plan::full_object(),
+        (false, _) => Plan::normalized(),
     };
     brazex_parquet::oracle::same_as_parquet_rs(plan, &lines, block, group_rows, codec);
 }

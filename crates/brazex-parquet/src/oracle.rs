@@ -38,10 +38,15 @@ fn place() -> LinePlace {
 /// One block's leaves and rows.
 type LeafBlock = (Vec<Leaf>, usize);
 
-/// Table 0's rows of `lines`, encoded in blocks of `block` lines: as Parquet leaves
-/// and as Arrow batches. A line that is not JSON is left out; a row either encoder
-/// refuses (a value that does not fit its column) must be refused by both.
-fn encode(plan: &Arc<Plan>, lines: &[&[u8]], block: usize) -> (Vec<LeafBlock>, Vec<RecordBatch>) {
+/// Table `table`'s rows of `lines`, encoded in blocks of `block` lines: as Parquet
+/// leaves and as Arrow batches. A line that is not JSON is left out; a row either
+/// encoder refuses (a value that does not fit its column) must be refused by both.
+fn encode(
+    plan: &Arc<Plan>,
+    table: usize,
+    lines: &[&[u8]],
+    block: usize,
+) -> (Vec<LeafBlock>, Vec<RecordBatch>) {
     let mut parser = RecordParser::default();
     let mut leaves = Vec::new();
     let mut batches = Vec::new();
@@ -55,11 +60,11 @@ fn encode(plan: &Arc<Plan>, lines: &[&[u8]], block: usize) -> (Vec<LeafBlock>, V
             let (a, b) = (ours.row(&record, &place), theirs.row(&record, &place));
             assert_eq!(a.is_ok(), b.is_ok());
         }
-        match ours.finish_block().expect("leaves").swap_remove(0) {
+        match ours.finish_block().expect("leaves").swap_remove(table) {
             TableBatch::Parquet { leaves: l, rows } => leaves.push((l, rows)),
             TableBatch::Arrow(_) => panic!("leaves expected"),
         }
-        match theirs.finish_block().expect("batch").swap_remove(0) {
+        match theirs.finish_block().expect("batch").swap_remove(table) {
             TableBatch::Arrow(b) => batches.push(b),
             TableBatch::Parquet { .. } => panic!("a batch expected"),
         }
@@ -67,9 +72,9 @@ fn encode(plan: &Arc<Plan>, lines: &[&[u8]], block: usize) -> (Vec<LeafBlock>, V
     (leaves, batches)
 }
 
-/// Checks that brazex's writer and parquet-rs's make the same file of table 0 of
-/// `plan` over `lines`, encoded in blocks of `block` lines, row groups of
-/// `group_rows` rows; panics where they differ.
+/// Checks that brazex's writer and parquet-rs's make the same file of every table of
+/// `plan` (one with the whole object, or `--tables`'s) over `lines`, encoded in
+/// blocks of `block` lines, row groups of `group_rows` rows; panics where they differ.
 pub fn same_as_parquet_rs(
     plan: Plan,
     lines: &[&[u8]],
@@ -77,25 +82,28 @@ pub fn same_as_parquet_rs(
     group_rows: usize,
     codec: Codec,
 ) {
-    let (ours, theirs) = both(plan, lines, block.max(1), group_rows.max(1), codec);
-    assert_same(&ours, &theirs);
+    let plan = Arc::new(plan);
+    for table in 0..plan.tables().len() {
+        let (ours, theirs) = both(&plan, table, lines, block.max(1), group_rows.max(1), codec);
+        assert_same(&ours, &theirs);
+    }
 }
 
-/// Both files of table 0 of `plan` over `lines`, row groups of `group_rows`.
+/// Both files of table `table` of `plan` over `lines`, row groups of `group_rows`.
 fn both(
-    plan: Plan,
+    plan: &Arc<Plan>,
+    table: usize,
     lines: &[&[u8]],
     block: usize,
     group_rows: usize,
     codec: Codec,
 ) -> (Bytes, Bytes) {
-    let plan = Arc::new(plan);
-    let (leaves, batches) = encode(&plan, lines, block);
-    let schema = schemas(&plan).swap_remove(0);
+    let (leaves, batches) = encode(plan, table, lines, block);
+    let schema = schemas(plan).swap_remove(table);
     let parquet_schema = ArrowSchemaConverter::new()
         .convert(&schema)
         .expect("schema");
-    let json: Vec<&str> = plan.tables()[0]
+    let json: Vec<&str> = plan.tables()[table]
         .columns
         .iter()
         .filter(|c| c.ty == ColumnType::Json)
@@ -271,6 +279,15 @@ mod tests {
     }
 
     #[test]
+    fn every_table_of_tables() {
+        // `--tables`: users, and a table per list (purchases, devices, …) with the
+        // user's key; each table's file as parquet-rs writes it.
+        let mut lines = users(5, 800);
+        lines.extend(edges());
+        same_as_parquet_rs(Plan::normalized(), &bytes(&lines), 300, 500, Codec::Zstd);
+    }
+
+    #[test]
     fn every_codec() {
         let lines = users(11, 300);
         for codec in [Codec::None, Codec::Snappy, Codec::Gzip, Codec::Zstd] {
@@ -342,7 +359,8 @@ mod tests {
             })
             .collect();
         let (ours, theirs) = both(
-            Plan::selection(&items, &pins),
+            &Arc::new(Plan::selection(&items, &pins)),
+            0,
             &bytes(&lines),
             2500,
             30_000,
