@@ -24,7 +24,6 @@ use brazex_core::filter::{Filter, FilterScratch};
 use brazex_core::frame::{Block, Framer};
 use brazex_core::path::{parse_select, parse_select_pinned};
 use brazex_core::record::RecordParser;
-use brazex_core::schema::ColumnType;
 use brazex_core::select::Selection;
 use brazex_core::table::Plan;
 use brazex_parquet::{Codec, ParquetEncoder};
@@ -298,36 +297,11 @@ pub fn parquet_writer(data: &[u8]) {
     let block = 1 + usize::from((knobs >> 2) & 7);
     let group_rows = 1 + usize::from((knobs >> 5) & 3) * 3;
     let plan = match (knobs & 0x80 != 0, lines.len() % 2) {
-        (true, _) => every_type(),
+        (true, _) => brazex_parquet::oracle::every_type(),
         (false, 0) => Plan::full_object(),
         (false, _) => Plan::normalized(),
     };
     brazex_parquet::oracle::same_as_parquet_rs(plan, &lines, block, group_rows, codec);
-}
-
-/// A selection with a column of every type, nested lists and a list of lists.
-fn every_type() -> Plan {
-    let Ok(items) = parse_select(
-        "id=external_id,n=custom_attributes.n,f=custom_attributes.f,b=custom_attributes.b,\
-         d=custom_attributes.d,t=custom_attributes.t,j=custom_attributes,\
-         names=purchases[].name,lists=custom_attributes.lists,apps=apps",
-    ) else {
-        return Plan::full_object();
-    };
-    let list = |inner| ColumnType::List(Box::new(inner));
-    let pins = [
-        None,
-        Some(ColumnType::Int32),
-        Some(ColumnType::Float),
-        Some(ColumnType::Bool),
-        Some(ColumnType::Date),
-        Some(ColumnType::Timestamp),
-        Some(ColumnType::Json),
-        None,
-        Some(list(list(ColumnType::Int))),
-        None,
-    ];
-    Plan::selection(&items, &pins)
 }
 
 fn check_row(result: Result<()>) {

@@ -109,17 +109,7 @@ impl Builder {
 
     /// Rows (or elements) held.
     pub fn len(&self) -> usize {
-        match self {
-            Builder::Utf8 { valid, .. }
-            | Builder::Int64(_, valid)
-            | Builder::Int32(_, valid)
-            | Builder::Float64(_, valid)
-            | Builder::Bool(_, valid)
-            | Builder::Timestamp(_, valid)
-            | Builder::Date(_, valid)
-            | Builder::List { valid, .. }
-            | Builder::Struct { valid, .. } => valid.len(),
-        }
+        self.validity().len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -218,6 +218,20 @@ fn widen<T: Copy + PartialOrd>(range: &mut Option<(T, T)>, values: &[T]) {
     }
 }
 
+/// Fixed-width values into a PLAIN page (little-endian), widening the range.
+fn push_plain<T: Copy + PartialOrd, const N: usize>(
+    plain: &mut Vec<u8>,
+    range: &mut Option<(T, T)>,
+    values: &[T],
+    le_bytes: fn(T) -> [u8; N],
+) {
+    widen(range, values);
+    plain.reserve(values.len() * N);
+    for &v in values {
+        plain.extend_from_slice(&le_bytes(v));
+    }
+}
+
 fn widen_bytes(range: &mut Option<(Vec<u8>, Vec<u8>)>, value: &[u8]) {
     match range {
         None => *range = Some((value.to_vec(), value.to_vec())),
@@ -411,25 +425,13 @@ impl ChunkWriter {
                 }
             }
             (Values::Int64(v), Range::Int64(minmax)) => {
-                let v = &v[range];
-                widen(minmax, v);
-                for x in v {
-                    self.plain.extend_from_slice(&x.to_le_bytes());
-                }
+                push_plain(&mut self.plain, minmax, &v[range], i64::to_le_bytes);
             }
             (Values::Int32(v), Range::Int32(minmax)) => {
-                let v = &v[range];
-                widen(minmax, v);
-                for x in v {
-                    self.plain.extend_from_slice(&x.to_le_bytes());
-                }
+                push_plain(&mut self.plain, minmax, &v[range], i32::to_le_bytes);
             }
             (Values::Float64(v), Range::Float64(minmax)) => {
-                let v = &v[range];
-                widen(minmax, v);
-                for x in v {
-                    self.plain.extend_from_slice(&x.to_le_bytes());
-                }
+                push_plain(&mut self.plain, minmax, &v[range], f64::to_le_bytes);
             }
             (Values::Bool(v), Range::Bool(minmax)) => {
                 let v = &v[range];
@@ -700,46 +702,26 @@ fn statistics(range: &Range, nulls: u64, spec: &ChunkSpec) -> Statistics {
                 .with_max_is_exact(!max_cut),
             )
         }
-        Range::Int64(minmax) => Statistics::Int64(
-            ValueStatistics::new(
-                minmax.map(|m| m.0),
-                minmax.map(|m| m.1),
-                None,
-                Some(nulls),
-                false,
-            )
-            .with_backwards_compatible_min_max(signed),
-        ),
-        Range::Int32(minmax) => Statistics::Int32(
-            ValueStatistics::new(
-                minmax.map(|m| m.0),
-                minmax.map(|m| m.1),
-                None,
-                Some(nulls),
-                false,
-            )
-            .with_backwards_compatible_min_max(signed),
-        ),
+        Range::Int64(minmax) => Statistics::Int64(numbers(*minmax, nulls, signed)),
+        Range::Int32(minmax) => Statistics::Int32(numbers(*minmax, nulls, signed)),
         Range::Float64(minmax) => {
             // Zero is written as -0.0 for the least value and +0.0 for the greatest.
-            let min = minmax.map(|m| if m.0 == 0.0 { -0.0 } else { m.0 });
-            let max = minmax.map(|m| if m.1 == 0.0 { 0.0 } else { m.1 });
-            Statistics::Double(
-                ValueStatistics::new(min, max, None, Some(nulls), false)
-                    .with_backwards_compatible_min_max(signed),
-            )
+            let minmax = minmax.map(|(lo, hi)| {
+                let lo = if lo == 0.0 { -0.0 } else { lo };
+                let hi = if hi == 0.0 { 0.0 } else { hi };
+                (lo, hi)
+            });
+            Statistics::Double(numbers(minmax, nulls, signed))
         }
-        Range::Bool(minmax) => Statistics::Boolean(
-            ValueStatistics::new(
-                minmax.map(|m| m.0),
-                minmax.map(|m| m.1),
-                None,
-                Some(nulls),
-                false,
-            )
-            .with_backwards_compatible_min_max(signed),
-        ),
+        Range::Bool(minmax) => Statistics::Boolean(numbers(*minmax, nulls, signed)),
     }
+}
+
+/// Statistics of a fixed-width type.
+fn numbers<T>(minmax: Option<(T, T)>, nulls: u64, signed: bool) -> ValueStatistics<T> {
+    let (min, max) = minmax.map_or((None, None), |(lo, hi)| (Some(lo), Some(hi)));
+    ValueStatistics::new(min, max, None, Some(nulls), false)
+        .with_backwards_compatible_min_max(signed)
 }
 
 /// The least value cut to [`STATISTICS_BYTES`] at a character boundary (a prefix is

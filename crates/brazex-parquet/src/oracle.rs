@@ -20,6 +20,7 @@ use parquet::file::writer::SerializedFileWriter;
 
 use brazex_core::encode::Encoder;
 use brazex_core::error::LinePlace;
+use brazex_core::path::parse_select;
 use brazex_core::record::RecordParser;
 use brazex_core::schema::ColumnType;
 use brazex_core::table::Plan;
@@ -86,6 +87,33 @@ pub fn same_as_parquet_rs(
     for table in 0..plan.tables().len() {
         let (ours, theirs) = both(&plan, table, lines, block.max(1), group_rows.max(1), codec);
         assert_same(&ours, &theirs);
+    }
+}
+
+/// A selection with a column of every type: int32, float, bool, date, timestamp and
+/// JSON from custom attributes, a list of strings, a list of lists of integers, and
+/// a list of structs (`apps`).
+pub fn every_type() -> Plan {
+    let list = |inner| ColumnType::List(Box::new(inner));
+    let pins = [
+        None,
+        Some(ColumnType::Int32),
+        Some(ColumnType::Float),
+        Some(ColumnType::Bool),
+        Some(ColumnType::Date),
+        Some(ColumnType::Timestamp),
+        Some(ColumnType::Json),
+        None,
+        Some(list(list(ColumnType::Int))),
+        None,
+    ];
+    match parse_select(
+        "id=external_id,n=custom_attributes.n,f=custom_attributes.f,b=custom_attributes.b,\
+         d=custom_attributes.d,t=custom_attributes.t,j=custom_attributes,\
+         names=purchases[].name,lists=custom_attributes.lists,apps=apps",
+    ) {
+        Ok(items) => Plan::selection(&items, &pins),
+        Err(e) => panic!("the selection of every type: {e}"),
     }
 }
 
@@ -238,7 +266,6 @@ fn assert_same(ours: &Bytes, theirs: &Bytes) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use brazex_core::path::parse_select;
     use brazex_sim::{GeneratorConfig, UserGenerator};
     use parquet::basic::Encoding;
 
@@ -297,25 +324,6 @@ mod tests {
 
     #[test]
     fn selections_of_every_type() {
-        let items = parse_select(
-            "id=external_id,n=custom_attributes.n,f=custom_attributes.f,b=custom_attributes.b,\
-             d=custom_attributes.d,t=custom_attributes.t,j=custom_attributes,names=purchases[].name,\
-             lists=custom_attributes.lists",
-        )
-        .expect("select");
-        let pins = [
-            None,
-            Some(ColumnType::Int32),
-            Some(ColumnType::Float),
-            Some(ColumnType::Bool),
-            Some(ColumnType::Date),
-            Some(ColumnType::Timestamp),
-            Some(ColumnType::Json),
-            None,
-            Some(ColumnType::List(Box::new(ColumnType::List(Box::new(
-                ColumnType::Int,
-            ))))),
-        ];
         let mut lines = Vec::new();
         for i in 0..3000 {
             let line = match i % 7 {
@@ -334,13 +342,7 @@ mod tests {
             };
             lines.push(line);
         }
-        same_as_parquet_rs(
-            Plan::selection(&items, &pins),
-            &bytes(&lines),
-            512,
-            1100,
-            Codec::Zstd,
-        );
+        same_as_parquet_rs(every_type(), &bytes(&lines), 512, 1100, Codec::Zstd);
     }
 
     #[test]
