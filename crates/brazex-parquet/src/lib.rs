@@ -110,7 +110,8 @@ pub enum TableBatch {
     Parquet { leaves: Vec<Leaf>, rows: usize },
 }
 
-/// Builds record batches on a worker: one per table per input block.
+/// Builds each table's rows of one input block on a worker: Parquet leaf columns
+/// ([`ParquetEncoder::new`]), or Arrow record batches ([`ParquetEncoder::for_arrow`]).
 #[derive(Debug)]
 pub struct ParquetEncoder {
     plan: Arc<Plan>,
@@ -124,11 +125,12 @@ pub struct ParquetEncoder {
 }
 
 impl ParquetEncoder {
+    /// Leaf columns for [`ParquetSink`].
     pub fn new(plan: Arc<Plan>) -> ParquetEncoder {
         ParquetEncoder::with_leaves(plan, true)
     }
 
-    /// Batches for an Arrow stream ([`ipc::ArrowSink`]): no Parquet leaves.
+    /// Record batches for an Arrow stream ([`ipc::ArrowSink`]).
     pub fn for_arrow(plan: Arc<Plan>) -> ParquetEncoder {
         ParquetEncoder::with_leaves(plan, false)
     }
