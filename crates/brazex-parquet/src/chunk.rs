@@ -2,7 +2,7 @@
 //! the workers computed ([`crate::leaf`]) on an encoder thread ([`crate::pool`]).
 //!
 //! Version 1 data pages: repetition and definition levels in the RLE / bit-packed
-//! hybrid ([`crate::rle`]), then the values, PLAIN or as dictionary indices
+//! hybrid (`rle.rs`), then the values, PLAIN or as dictionary indices
 //! (`RLE_DICTIONARY`) for the text columns that repeat; a page closes at a row
 //! boundary once it holds [`PAGE_BYTES`] or [`PAGE_ROWS`]. A dictionary that grows past
 //! [`DICTIONARY_BYTES`] is kept for the pages written with it and the column goes on

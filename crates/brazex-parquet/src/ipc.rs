@@ -3,7 +3,8 @@
 //! a folder of parts; what `pyarrow.ipc.open_stream`, `polars.read_ipc_stream` and
 //! DuckDB's arrow extension read.
 //!
-//! The batches are the ones the Parquet path builds ([`ParquetEncoder::for_arrow`]:
+//! The batches come from the Parquet path's column builders
+//! ([`crate::ParquetEncoder::for_arrow`]:
 //! the same schema, pins and custom-attribute columns), one per input block and table,
 //! so a batch holds at most one block's rows (a few MiB of NDJSON); a batch is cut
 //! at `batch_rows` rows, and where a part is full by rows.
