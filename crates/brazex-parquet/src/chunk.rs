@@ -131,13 +131,7 @@ impl Dictionary {
     }
 
     fn entry(&self, index: u32) -> &[u8] {
-        let i = index as usize;
-        let start = self.starts[i] as usize;
-        let end = self
-            .starts
-            .get(i + 1)
-            .map_or(self.data.len(), |&e| e as usize);
-        &self.data[start..end]
+        entry(&self.data, &self.starts, index)
     }
 
     /// The dictionary page's size (PLAIN: a length before each value).
@@ -155,24 +149,14 @@ impl Dictionary {
             starts,
             hasher,
         } = self;
-        let entry = |index: u32| {
-            let i = index as usize;
-            let start = starts[i] as usize;
-            let end = starts.get(i + 1).map_or(data.len(), |&e| e as usize);
-            &data[start..end]
-        };
-        if let Some(&index) = table.find(hash, |&index| entry(index) == value) {
+        if let Some(&index) = table.find(hash, |&index| entry(data, starts, index) == value) {
             return (index, false);
         }
         let index = starts.len() as u32;
         starts.push(data.len() as u32);
         data.extend_from_slice(value);
-        let (data, starts) = (&*data, &*starts);
         table.insert_unique(hash, index, |&index| {
-            let i = index as usize;
-            let start = starts[i] as usize;
-            let end = starts.get(i + 1).map_or(data.len(), |&e| e as usize);
-            hasher.hash_one(&data[start..end])
+            hasher.hash_one(entry(data, starts, index))
         });
         (index, true)
     }
@@ -186,6 +170,14 @@ impl Dictionary {
         }
         out
     }
+}
+
+/// Entry `index` of a dictionary's `data`, whose entries start at `starts`.
+fn entry<'a>(data: &'a [u8], starts: &[u32], index: u32) -> &'a [u8] {
+    let i = index as usize;
+    let start = starts[i] as usize;
+    let end = starts.get(i + 1).map_or(data.len(), |&e| e as usize);
+    &data[start..end]
 }
 
 /// The chunk's least and greatest values so far (NaN left out, as parquet-rs does).
@@ -530,7 +522,9 @@ impl ChunkWriter {
     /// appends it with.
     pub fn close(mut self, codecs: &mut Codecs) -> Result<(Bytes, ColumnCloseResult)> {
         self.flush_page(codecs)?;
-        let mut chunk = TrackedWrite::new(Vec::new());
+        // The dictionary page goes first: it is written on its own, and the data
+        // pages follow it (the only copy of them, and only when there is one).
+        let mut head = TrackedWrite::new(Vec::new());
         let mut encodings = Vec::new();
         let mut stats = Vec::new();
         let dictionary = self
@@ -545,7 +539,7 @@ impl ChunkWriter {
                 encoding: Encoding::PLAIN,
                 is_sorted: false,
             };
-            let written = SerializedPageWriter::new(&mut chunk)
+            let written = SerializedPageWriter::new(&mut head)
                 .write_page(CompressedPage::new(page, body.len()))?;
             self.compressed += written.compressed_size as i64;
             self.uncompressed += written.uncompressed_size as i64;
@@ -555,10 +549,15 @@ impl ChunkWriter {
                 count: 1,
             });
         }
-        let data_start = chunk.bytes_written() as u64;
+        let data_start = head.bytes_written() as u64;
         let pages = self.sink.into_inner()?;
-        std::io::Write::write_all(&mut chunk, &pages)?;
-        let chunk = Bytes::from(chunk.into_inner()?);
+        let chunk = match head.into_inner()? {
+            head if head.is_empty() => Bytes::from(pages),
+            mut head => {
+                head.extend_from_slice(&pages);
+                Bytes::from(head)
+            }
+        };
         encodings.push(Encoding::PLAIN);
         encodings.push(Encoding::RLE);
         if dictionary.is_some() {
@@ -678,28 +677,15 @@ fn statistics(range: &Range, nulls: u64, spec: &ChunkSpec) -> Statistics {
     // Signed orders (numbers) also fill the deprecated min/max fields, as parquet-rs.
     let signed = spec.descr.sort_order().is_signed();
     match range {
-        Range::Bytes(minmax) => {
-            let Some((min, max)) = minmax else {
-                return Statistics::ByteArray(ValueStatistics::new(
-                    None,
-                    None,
-                    None,
-                    Some(nulls),
-                    false,
-                ));
-            };
+        Range::Bytes(None) => Statistics::ByteArray(numbers(None, nulls, signed)),
+        Range::Bytes(Some((min, max))) => {
             let (min, min_cut) = truncate_min(min);
             let (max, max_cut) = truncate_max(max);
+            let minmax = Some((ByteArray::from(min), ByteArray::from(max)));
             Statistics::ByteArray(
-                ValueStatistics::new(
-                    Some(ByteArray::from(min)),
-                    Some(ByteArray::from(max)),
-                    None,
-                    Some(nulls),
-                    signed,
-                )
-                .with_min_is_exact(!min_cut)
-                .with_max_is_exact(!max_cut),
+                numbers(minmax, nulls, signed)
+                    .with_min_is_exact(!min_cut)
+                    .with_max_is_exact(!max_cut),
             )
         }
         Range::Int64(minmax) => Statistics::Int64(numbers(*minmax, nulls, signed)),
@@ -717,7 +703,7 @@ fn statistics(range: &Range, nulls: u64, spec: &ChunkSpec) -> Statistics {
     }
 }
 
-/// Statistics of a fixed-width type.
+/// Statistics from the least and greatest values.
 fn numbers<T>(minmax: Option<(T, T)>, nulls: u64, signed: bool) -> ValueStatistics<T> {
     let (min, max) = minmax.map_or((None, None), |(lo, hi)| (Some(lo), Some(hi)));
     ValueStatistics::new(min, max, None, Some(nulls), false)

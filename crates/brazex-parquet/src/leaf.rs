@@ -171,12 +171,8 @@ fn outline(builder: &Builder, def: u8, outs: &mut Vec<Leaf>) {
 }
 
 fn walk_column(builder: &mut Builder, rows: usize, outs: &mut [Leaf]) {
-    let repeated = has_list(builder);
-    // Byte values move over whole: a null slot holds no bytes, and every slot of a
-    // text builder is either a present value or such a null.
-    take_bytes(builder, outs);
     let entries: Vec<Entry> = (0..rows as u32).map(|i| Entry::slot(i, 0)).collect();
-    walk(builder, &entries, 0, 0, outs, repeated);
+    walk(builder, &entries, 0, 0, outs);
 }
 
 /// One entry of a node's column: its slot `index` reached (the parent present), or,
@@ -208,15 +204,10 @@ impl Entry {
 }
 
 /// The entries of `builder`'s column (`def` the definition level its parents give
-/// it when it is null, `depth` the lists around it) into the leaves `outs`.
-fn walk(
-    builder: &Builder,
-    entries: &[Entry],
-    def: u8,
-    depth: u8,
-    outs: &mut [Leaf],
-    repeated: bool,
-) {
+/// it when it is null, `depth` the lists around it) into the first leaves of `outs`;
+/// returns how many leaves that was. Text moves into its leaf whole: a null slot
+/// holds no bytes, so a text builder's bytes are its present values, in order.
+fn walk(builder: &mut Builder, entries: &[Entry], def: u8, depth: u8, outs: &mut [Leaf]) -> usize {
     match builder {
         Builder::List {
             offsets,
@@ -249,8 +240,7 @@ fn walk(
                 def.saturating_add(2),
                 depth.saturating_add(1),
                 outs,
-                repeated,
-            );
+            )
         }
         Builder::Struct {
             children, valid, ..
@@ -267,23 +257,27 @@ fn walk(
                 .collect();
             let mut used = 0;
             for (_, child) in children {
-                let n = count(child);
-                walk(
+                used += walk(
                     child,
                     &inner,
                     def.saturating_add(1),
                     depth,
-                    &mut outs[used..used + n],
-                    repeated,
+                    &mut outs[used..],
                 );
-                used += n;
             }
+            used
         }
         leaf => {
             let Some(out) = outs.first_mut() else {
-                return;
+                return 1;
             };
-            if repeated {
+            if let (Builder::Utf8 { data, .. }, Values::Bytes { data: out, .. }) =
+                (&mut *leaf, &mut out.values)
+            {
+                *out = std::mem::take(data);
+            }
+            // Repetition levels only under a list.
+            if depth > 0 {
                 out.rep.extend(entries.iter().map(|e| e.rep));
             }
             let valid = leaf.validity();
@@ -314,48 +308,7 @@ fn walk(
                 (Builder::Bool(v, _), Values::Bool(out)) => out.extend(present.map(|i| v[i])),
                 _ => {}
             }
-        }
-    }
-}
-
-fn has_list(builder: &Builder) -> bool {
-    match builder {
-        Builder::List { .. } => true,
-        Builder::Struct { children, .. } => children.iter().any(|(_, c)| has_list(c)),
-        _ => false,
-    }
-}
-
-/// Moves every text leaf's bytes into its [`Leaf`] (leaf order, as [`outline`]).
-fn take_bytes(builder: &mut Builder, outs: &mut [Leaf]) -> usize {
-    match builder {
-        Builder::List { child, .. } => take_bytes(child, outs),
-        Builder::Struct { children, .. } => {
-            let mut used = 0;
-            for (_, child) in children {
-                used += take_bytes(child, &mut outs[used..]);
-            }
-            used
-        }
-        Builder::Utf8 { data, .. } => {
-            if let Some(Leaf {
-                values: Values::Bytes { data: out, .. },
-                ..
-            }) = outs.first_mut()
-            {
-                *out = std::mem::take(data);
-            }
             1
         }
-        _ => 1,
-    }
-}
-
-/// How many leaves are under `builder`.
-fn count(builder: &Builder) -> usize {
-    match builder {
-        Builder::List { child, .. } => count(child),
-        Builder::Struct { children, .. } => children.iter().map(|(_, c)| count(c)).sum(),
-        _ => 1,
     }
 }
