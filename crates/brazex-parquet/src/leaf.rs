@@ -89,6 +89,18 @@ pub struct Leaf {
 }
 
 impl Leaf {
+    /// Bytes the leaf holds (levels and values).
+    pub fn bytes(&self) -> usize {
+        let values = match &self.values {
+            Values::Bytes { data, lens } => data.len() + 4 * lens.len(),
+            Values::Int64(v) => 8 * v.len(),
+            Values::Int32(v) => 4 * v.len(),
+            Values::Float64(v) => 8 * v.len(),
+            Values::Bool(v) => v.len(),
+        };
+        self.def.len() + self.rep.len() + values
+    }
+
     /// Splits off rows `rows..`, keeping the first `rows` (for a part or row group
     /// that ends inside a block).
     pub fn split_off_rows(&mut self, rows: usize) -> Leaf {

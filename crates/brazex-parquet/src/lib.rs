@@ -279,13 +279,13 @@ fn chunk_specs(schema: &SchemaDescriptor, properties: &WriterProperties) -> Vec<
 /// The Parquet file a table is writing.
 struct OpenPart {
     writer: SerializedFileWriter<PartWriter>,
-    /// Rows and batches in the row group being encoded.
+    /// Rows in the row group being encoded.
     group_rows: usize,
-    group_batches: u64,
     /// Row groups appended to the file.
     groups: usize,
     /// The row group the encoders are closing while the next one fills (its columns
-    /// and rows): appended to the file before the next one closes, or at the end.
+    /// and rows): appended to the file once its chunks are finished, when the next
+    /// one closes, or at the end, whichever comes first.
     closing: Option<(Vec<Key>, usize)>,
 }
 
@@ -312,12 +312,9 @@ impl TableWriter {
             .collect()
     }
 
-    /// Bytes the encoders hold for this table's row group.
+    /// Bytes the encoders hold for this table's row group, or have queued for it.
     fn buffered(&self) -> usize {
-        self.gauges
-            .iter()
-            .map(|g| g.memory.load(Ordering::Relaxed))
-            .sum()
+        self.gauges.iter().map(|g| g.bytes()).sum()
     }
 }
 
@@ -411,7 +408,6 @@ impl ParquetSink {
         table.part = Some(OpenPart {
             writer,
             group_rows: 0,
-            group_batches: 0,
             groups: 0,
             closing: None,
         });
@@ -426,7 +422,6 @@ impl ParquetSink {
             .as_mut()
             .ok_or(Error::Internal("no part is open"))?;
         part.group_rows = 0;
-        part.group_batches = 0;
         // Fresh gauges: the closing group's writers still report to theirs.
         table.gauges = (0..table.specs.len()).map(|_| Arc::default()).collect();
         for (leaf, spec) in table.specs.iter().enumerate() {
@@ -442,7 +437,8 @@ impl ParquetSink {
     /// Asks the encoders to close the row group, without waiting for them: the
     /// workers and encoders go on with the next row group meanwhile (waiting here left
     /// a core idle at every row group). The row group closed before is appended to the
-    /// file first, so the encoders hold at most two row groups.
+    /// file first (if it was not yet), so the encoders hold at most two row groups and
+    /// a column's chunks of two row groups are never both awaited.
     fn close_group(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
         Self::append_closed(table, pool)?;
         let keys = table.keys();
@@ -464,16 +460,40 @@ impl ParquetSink {
         Ok(())
     }
 
-    /// Appends the row group the encoders were closing (if any), in column order,
-    /// waiting for the chunks not finished yet.
+    /// Appends the row group the encoders were closing (if any), waiting for the
+    /// chunks not finished yet.
     fn append_closed(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
         let part = table
             .part
             .as_mut()
             .ok_or(Error::Internal("no part is open"))?;
-        let Some((keys, rows)) = part.closing.take() else {
-            return Ok(());
-        };
+        match part.closing.take() {
+            Some(closing) => Self::append(part, pool, closing),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends the row group the encoders were closing once all its chunks are
+    /// finished, without waiting: the file grows as the run goes, and only the last
+    /// row group is left to append when the input ends.
+    fn append_finished(table: &mut TableWriter, pool: &EncoderPool) -> Result<()> {
+        let finished = table
+            .part
+            .as_ref()
+            .and_then(|part| part.closing.as_ref())
+            .is_some_and(|(keys, _)| pool.finished(keys));
+        if finished {
+            Self::append_closed(table, pool)?;
+        }
+        Ok(())
+    }
+
+    /// Appends a closed row group's chunks to the file, in column order.
+    fn append(
+        part: &mut OpenPart,
+        pool: &EncoderPool,
+        (keys, rows): (Vec<Key>, usize),
+    ) -> Result<()> {
         let chunks = pool
             .collect(&keys)
             .map_err(|e| parquet_error("cannot encode Parquet", e))?;
@@ -575,11 +595,13 @@ impl ParquetSink {
                     .collect();
                 std::mem::replace(&mut rest, later)
             };
-            let threads = &table.threads;
-            pool.write(leaves.into_iter().enumerate().map(|(leaf, column)| {
-                let thread = threads.get(leaf).copied().unwrap_or(0);
-                (thread, (table.index, leaf), column)
-            }))
+            let (threads, gauges) = (&table.threads, &table.gauges);
+            pool.write(leaves.into_iter().zip(gauges).enumerate().map(
+                |(leaf, (column, gauge))| {
+                    let thread = threads.get(leaf).copied().unwrap_or(0);
+                    (thread, (table.index, leaf), column, &**gauge)
+                },
+            ))
             .map_err(|e| parquet_error("cannot encode Parquet", e))?;
             table.rows_in_part += take as u64;
             offset += take;
@@ -588,14 +610,15 @@ impl ParquetSink {
                 .as_mut()
                 .ok_or(Error::Internal("no part is open"))?;
             part.group_rows += take;
-            part.group_batches += 1;
-            // The encoders have had this batch's predecessor: what they hold now
-            // says whether the row group is full (see `EncoderPool::wait_for`).
-            pool.wait_for(&table.gauges, part.group_batches - 1);
+            // Bounded memory: at most half a row group's bytes wait in the encoders'
+            // queues (see `EncoderPool::wait_for`).
+            pool.wait_for(options.row_group_bytes / 2);
             if table.buffered() >= options.row_group_bytes {
                 // Bounded memory: close the row group before it grows further.
                 Self::close_group(table, pool)?;
                 Self::start_group(table, pool)?;
+            } else {
+                Self::append_finished(table, pool)?;
             }
             let part = table
                 .part

@@ -6,8 +6,10 @@
 //! values batch after batch, in the order the sink sends them. The sink stays the only
 //! one touching the file: it closes a row group by asking every thread to finish its
 //! columns ([`EncoderPool::close`]), goes on with the next row group, and collects the
-//! chunks ([`EncoderPool::collect`]) to append them in column order before the next
-//! close. Before this, a single
+//! chunks ([`EncoderPool::collect`]) to append them in column order as soon as they
+//! are all finished ([`EncoderPool::finished`]), or before the next close. The leaves
+//! queued to the threads are bounded by their bytes ([`EncoderPool::wait_for`]).
+//! Before this, a single
 //! `ArrowWriter` on the writer thread did all the encoding and bounded the whole
 //! Parquet path (see BENCHMARKS.md). Each thread keeps its compressors ([`Codecs`])
 //! from chunk to chunk.
@@ -40,17 +42,26 @@ pub type Key = (usize, usize);
 pub struct Gauge {
     /// Bytes held by the writer (encoded pages and values not yet encoded).
     pub memory: AtomicUsize,
+    /// Bytes of this column's leaves sent to its thread and not written yet.
+    pub pending: AtomicUsize,
     /// Nanoseconds spent writing batches in this row group: what the sink balances the
     /// next row group by, when it asks for the close (the close itself is not waited
     /// for, so its time is not counted).
     pub nanos: AtomicU64,
-    /// Batches written in this row group.
-    pub batches: AtomicU64,
+}
+
+impl Gauge {
+    /// What the column holds, written or waiting to be.
+    pub fn bytes(&self) -> usize {
+        self.memory.load(Ordering::Relaxed) + self.pending.load(Ordering::Relaxed)
+    }
 }
 
 /// Lets the sink wait for the encoders to catch up (see [`EncoderPool::wait_for`]).
 #[derive(Debug, Default)]
 struct Progress {
+    /// Bytes of leaves queued to all threads and not written yet.
+    queued: AtomicUsize,
     lock: Mutex<()>,
     changed: Condvar,
 }
@@ -69,10 +80,10 @@ enum Job {
         writer: Box<ChunkWriter>,
         gauge: Arc<Gauge>,
     },
-    /// One batch's values of the columns this thread encodes: one message (and one
-    /// wake-up) per thread and batch, not per column.
+    /// One batch's values of the columns this thread encodes (with each leaf's
+    /// bytes): one message (and one wake-up) per thread and batch, not per column.
     Write {
-        leaves: Vec<(Key, Leaf)>,
+        leaves: Vec<(Key, Leaf, usize)>,
     },
     Close {
         key: Key,
@@ -86,8 +97,8 @@ pub type Chunk = (Bytes, ColumnCloseResult);
 type Finished = (Key, Result<Chunk, ParquetError>);
 
 /// Jobs queued per thread (one per batch, one start and one close per column and row
-/// group). [`EncoderPool::wait_for`] already keeps at most two batches queued; this
-/// bounds the starts and closes.
+/// group). [`EncoderPool::wait_for`] already bounds the batches queued by their bytes;
+/// this bounds the starts and closes.
 const QUEUE: usize = 256;
 
 /// The encoder threads.
@@ -136,16 +147,13 @@ impl EncoderPool {
         })
     }
 
-    /// Waits until every column of `gauges` has written `batches` batches of its row
-    /// group. The sink calls it before reading the gauges' memory, so a row group
-    /// closes at most one batch past its byte limit, however far behind the encoders
-    /// are, and at most two batches wait in the encoders' queues.
-    pub fn wait_for(&self, gauges: &[Arc<Gauge>], batches: u64) {
-        let caught_up = || {
-            gauges
-                .iter()
-                .all(|g| g.batches.load(Ordering::Acquire) >= batches)
-        };
+    /// Waits until the leaves queued to the encoders and not written yet hold at most
+    /// `bytes` (the sink calls it after each batch). The queue is bounded by bytes, not
+    /// batches, so that the sink and the workers go on while the encoders finish a
+    /// row group: bounding it by one batch made the sink wait for every close, the
+    /// workers stopped behind it, and a core idled (the two encoders shared the other).
+    pub fn wait_for(&self, bytes: usize) {
+        let caught_up = || self.progress.queued.load(Ordering::Acquire) <= bytes;
         let mut guard = match self.progress.lock.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
@@ -210,18 +218,22 @@ impl EncoderPool {
         self.send(thread, Job::Start { key, writer, gauge })
     }
 
-    /// Queues one batch's values of some columns: `(thread, column, values)`.
-    pub fn write(
+    /// Queues one batch's values of some columns: `(thread, column, values, the
+    /// column's gauge)`, counting their bytes as pending until they are written.
+    pub fn write<'g>(
         &self,
-        leaves: impl IntoIterator<Item = (usize, Key, Leaf)>,
+        leaves: impl IntoIterator<Item = (usize, Key, Leaf, &'g Gauge)>,
     ) -> Result<(), ParquetError> {
-        let mut per_thread: Vec<Vec<(Key, Leaf)>> =
+        let mut per_thread: Vec<Vec<(Key, Leaf, usize)>> =
             (0..self.threads()).map(|_| Vec::new()).collect();
-        for (thread, key, leaf) in leaves {
+        for (thread, key, leaf, gauge) in leaves {
+            let bytes = leaf.bytes();
             per_thread
                 .get_mut(thread)
                 .ok_or_else(|| ParquetError::General("no such encoder thread".into()))?
-                .push((key, leaf));
+                .push((key, leaf, bytes));
+            gauge.pending.fetch_add(bytes, Ordering::Relaxed);
+            self.progress.queued.fetch_add(bytes, Ordering::Release);
         }
         for (thread, leaves) in per_thread.into_iter().enumerate() {
             if !leaves.is_empty() {
@@ -239,6 +251,19 @@ impl EncoderPool {
             self.send(thread, Job::Close { key })?;
         }
         Ok(())
+    }
+
+    /// Whether the writers of `keys`, closed by [`EncoderPool::close`], have all
+    /// finished (or failed), without waiting.
+    pub fn finished(&self, keys: &[Key]) -> bool {
+        let mut arrived = match self.arrived.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        while let Ok((key, result)) = self.finished.try_recv() {
+            arrived.insert(key, result);
+        }
+        keys.iter().all(|key| arrived.contains_key(key))
     }
 
     /// The chunks of the writers of `keys`, closed by [`EncoderPool::close`], in the
@@ -294,7 +319,9 @@ fn encode(jobs: Receiver<Job>, finished: Sender<Finished>, progress: &Progress) 
                 );
             }
             Job::Write { leaves } => {
-                for (key, leaf) in leaves {
+                let mut written = 0;
+                for (key, leaf, bytes) in leaves {
+                    written += bytes;
                     let Some(column) = columns.get_mut(&key) else {
                         continue;
                     };
@@ -310,8 +337,9 @@ fn encode(jobs: Receiver<Job>, finished: Sender<Finished>, progress: &Progress) 
                             .memory
                             .store(column.writer.memory_size(), Ordering::Relaxed);
                     }
-                    column.gauge.batches.fetch_add(1, Ordering::Release);
+                    column.gauge.pending.fetch_sub(bytes, Ordering::Relaxed);
                 }
+                progress.queued.fetch_sub(written, Ordering::Release);
                 progress.notify();
             }
             Job::Close { key } => {
