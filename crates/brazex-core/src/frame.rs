@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-use crate::archive::EntrySink;
+use crate::archive::{EntrySink, INFLATE_CHUNK};
 use crate::error::{Error, LinePlace, Result};
 
 /// Where a block stands in the output order. Output is written unit by unit (an input,
@@ -252,6 +252,24 @@ impl EntrySink for Framer<'_> {
             if self.buf.len() >= self.block_bytes {
                 self.send_complete_lines()?;
             }
+        }
+        Ok(())
+    }
+
+    /// The block being filled, with room up to the block size (or, while a line
+    /// longer than a block is read, for [`INFLATE_CHUNK`] more bytes of it).
+    fn buffer(&mut self) -> Option<&mut Vec<u8>> {
+        match self.block_bytes.checked_sub(self.buf.len()) {
+            Some(room) if room > 0 => self.buf.reserve_exact(room),
+            _ => self.buf.reserve(INFLATE_CHUNK),
+        }
+        Some(&mut self.buf)
+    }
+
+    fn appended(&mut self, bytes: usize) -> Result<()> {
+        self.bytes += bytes as u64;
+        if self.buf.len() >= self.block_bytes {
+            self.send_complete_lines()?;
         }
         Ok(())
     }

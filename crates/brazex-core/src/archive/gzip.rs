@@ -158,17 +158,34 @@ impl GzipDecoder {
     fn deflate(&mut self, data: &[u8], sink: &mut dyn EntrySink) -> Result<Option<usize>> {
         let before_in = self.inflate.total_in();
         let before_out = self.inflate.total_out();
-        let status = self
-            .inflate
-            .decompress(data, &mut self.out, FlushDecompress::None);
+        let (status, lent) = match sink.buffer() {
+            // Straight into the sink's buffer: no copy of the member's bytes.
+            Some(buffer) => {
+                let start = buffer.len();
+                let status = self
+                    .inflate
+                    .decompress_vec(data, buffer, FlushDecompress::None);
+                self.crc.update(&buffer[start..]);
+                (status, true)
+            }
+            None => (
+                self.inflate
+                    .decompress(data, &mut self.out, FlushDecompress::None),
+                false,
+            ),
+        };
         let consumed = (self.inflate.total_in() - before_in) as usize;
         let produced = (self.inflate.total_out() - before_out) as usize;
         // What inflate produced before it found the damage is handed on first: the
         // lines before the damage are then the same however the input was chunked.
         if produced > 0 {
-            self.crc.update(&self.out[..produced]);
             self.member_len += produced as u64;
-            sink.data(&self.out[..produced])?;
+            if lent {
+                sink.appended(produced)?;
+            } else {
+                self.crc.update(&self.out[..produced]);
+                sink.data(&self.out[..produced])?;
+            }
         }
         let status = status.map_err(|_| {
             archive_error(

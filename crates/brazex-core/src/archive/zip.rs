@@ -289,14 +289,41 @@ impl ZipDecoder {
     fn deflate(&mut self, data: &[u8], sink: &mut dyn EntrySink) -> Result<Option<usize>> {
         let before_in = self.inflate.total_in();
         let before_out = self.inflate.total_out();
-        let status = self
-            .inflate
-            .decompress(data, &mut self.out, FlushDecompress::None);
+        let wanted = self.entry.as_ref().is_some_and(|e| !e.skip);
+        let lent = if wanted { sink.buffer() } else { None };
+        let (status, lent) = match lent {
+            // Straight into the sink's buffer: no copy of the entry's bytes.
+            Some(buffer) => {
+                let start = buffer.len();
+                let status = self
+                    .inflate
+                    .decompress_vec(data, buffer, FlushDecompress::None);
+                if let Some(entry) = self.entry.as_mut() {
+                    entry.crc.update(&buffer[start..]);
+                }
+                (status, true)
+            }
+            None => (
+                self.inflate
+                    .decompress(data, &mut self.out, FlushDecompress::None),
+                false,
+            ),
+        };
         let consumed = (self.inflate.total_in() - before_in) as usize;
         let produced = (self.inflate.total_out() - before_out) as usize;
         // What inflate produced before it found the damage is handed on first: the
         // lines before the damage are then the same however the input was chunked.
-        self.entry_data(consumed, produced, sink)?;
+        if lent {
+            if let Some(entry) = self.entry.as_mut() {
+                entry.compressed += consumed as u64;
+                entry.uncompressed += produced as u64;
+            }
+            if produced > 0 {
+                sink.appended(produced)?;
+            }
+        } else {
+            self.entry_data(consumed, produced, sink)?;
+        }
         let status = match status {
             Ok(status) => status,
             Err(_) => {
