@@ -209,7 +209,10 @@ impl Stage {
                 .open(dest)
                 .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
             return Ok(StagedFile {
-                writer: Some(BufWriter::with_capacity(1 << 20, file)),
+                writer: Some(BufWriter::with_capacity(
+                    1 << 20,
+                    WriteBehind::new(file, false),
+                )),
                 dest: dest.to_path_buf(),
                 temp: dest.to_path_buf(),
                 id: u64::MAX,
@@ -239,7 +242,10 @@ impl Stage {
             id
         };
         Ok(StagedFile {
-            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+            writer: Some(BufWriter::with_capacity(
+                1 << 20,
+                WriteBehind::new(file, true),
+            )),
             dest: dest.to_path_buf(),
             temp,
             id,
@@ -302,7 +308,7 @@ fn release_locks(state: &mut State) {
 /// A file being written under its temporary name.
 #[derive(Debug)]
 pub struct StagedFile {
-    writer: Option<BufWriter<File>>,
+    writer: Option<BufWriter<WriteBehind>>,
     dest: PathBuf,
     temp: PathBuf,
     id: u64,
@@ -318,7 +324,7 @@ impl StagedFile {
         &self.dest
     }
 
-    fn writer(&mut self) -> io::Result<&mut BufWriter<File>> {
+    fn writer(&mut self) -> io::Result<&mut BufWriter<WriteBehind>> {
         self.writer
             .as_mut()
             .ok_or_else(|| io::Error::other("the file was already finished"))
@@ -333,7 +339,10 @@ impl StagedFile {
         writer
             .flush()
             .map_err(|e| Error::io(format!("cannot write {dest}"), e))?;
-        Ok(writer.get_mut())
+        let behind = writer.get_mut();
+        // Writes after a seek are not where the count says: no more write-behind.
+        behind.on = false;
+        Ok(&mut behind.file)
     }
 
     /// Flushes and syncs the file: complete, it waits under its temporary name for
@@ -344,7 +353,7 @@ impl StagedFile {
             .writer
             .take()
             .ok_or_else(|| what(io::Error::other("finished twice")))?;
-        let file = writer.into_inner().map_err(|e| what(e.into_error()))?;
+        let file = writer.into_inner().map_err(|e| what(e.into_error()))?.file;
         if self.in_place {
             return Ok(());
         }
@@ -384,6 +393,69 @@ impl Write for StagedFile {
         self.writer()?.flush()
     }
 }
+
+/// Bytes written between two requests to start writing a file back ([`WriteBehind`]).
+const WRITE_BEHIND: u64 = 8 << 20;
+
+/// A staged file that asks the kernel to start writing its data to disk every
+/// [`WRITE_BEHIND`] bytes, without waiting for it: the sync before the file may be
+/// renamed then waits for the last few MiB only, not for the whole file (it took
+/// 13–15 ms of the end of a 38 MB Parquet conversion, with both cores idle).
+#[derive(Debug)]
+struct WriteBehind {
+    file: File,
+    /// Bytes written, and up to where writing back was asked for.
+    written: u64,
+    started: u64,
+    /// Off for devices and pipes, and once the file has been seeked.
+    on: bool,
+}
+
+impl WriteBehind {
+    fn new(file: File, on: bool) -> WriteBehind {
+        WriteBehind {
+            file,
+            written: 0,
+            started: 0,
+            on,
+        }
+    }
+}
+
+impl Write for WriteBehind {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.on && self.written - self.started >= WRITE_BEHIND {
+            start_writeback(&self.file, self.started, self.written - self.started);
+            self.started = self.written;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Asks the kernel to start writing `len` bytes of `file` from `offset` back to disk.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: sync_file_range takes plain integers and a descriptor that `file`
+    // keeps open for the call; it touches no memory of ours. It is advice: its
+    // result is ignored, and `sync_all` before the rename is what makes the file
+    // durable.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
 /// A file's folder (`.` for a bare name) and its name.
 fn split(dest: &Path) -> (PathBuf, String) {
