@@ -283,44 +283,78 @@ fn walk(builder: &mut Builder, entries: &[Entry], def: u8, depth: u8, outs: &mut
             let Some(out) = outs.first_mut() else {
                 return 1;
             };
-            if let (Builder::Utf8 { data, .. }, Values::Bytes { data: out, .. }) =
-                (&mut *leaf, &mut out.values)
-            {
-                *out = std::mem::take(data);
-            }
             // Repetition levels only under a list.
             if depth > 0 {
                 out.rep.extend(entries.iter().map(|e| e.rep));
             }
+            let (null, value) = (def, def.saturating_add(1));
             let valid = leaf.validity();
-            // The slots of the present values, in order.
-            let mut present = Vec::with_capacity(entries.len());
             out.def.extend(entries.iter().map(|e| {
                 if e.index == ABSENT {
                     e.def
                 } else if valid[e.index as usize] {
-                    present.push(e.index);
-                    def.saturating_add(1)
+                    value
                 } else {
-                    def
+                    null
                 }
             }));
-            let present = present.iter().map(|&i| i as usize);
+            let all = !valid.contains(&false);
+            // The present values are the builder's valid slots, in order: the entries
+            // reach every slot once, in slot order, but those below a null struct
+            // (which holds nulls there) or a null or empty list (which holds none).
+            // So they are copied (or moved, for text) whole, not gathered slot by slot.
             match (leaf, &mut out.values) {
-                (Builder::Utf8 { offsets, .. }, Values::Bytes { lens, .. }) => {
-                    lens.extend(present.map(|i| (offsets[i + 1] - offsets[i]) as u32));
+                (
+                    Builder::Utf8 {
+                        data,
+                        offsets,
+                        valid,
+                        ..
+                    },
+                    Values::Bytes { data: out, lens },
+                ) => {
+                    // A null slot holds no bytes.
+                    *out = std::mem::take(data);
+                    let len = offsets.windows(2).map(|w| (w[1] - w[0]) as u32);
+                    if all {
+                        lens.extend(len);
+                    } else {
+                        lens.extend(len.zip(valid.iter()).filter(|(_, &v)| v).map(|(l, _)| l));
+                    }
                 }
-                (Builder::Int64(v, _) | Builder::Timestamp(v, _), Values::Int64(out)) => {
-                    out.extend(present.map(|i| v[i]));
+                (Builder::Int64(v, valid) | Builder::Timestamp(v, valid), Values::Int64(out)) => {
+                    keep_valid(out, v, valid, all);
                 }
-                (Builder::Int32(v, _) | Builder::Date(v, _), Values::Int32(out)) => {
-                    out.extend(present.map(|i| v[i]));
+                (Builder::Int32(v, valid) | Builder::Date(v, valid), Values::Int32(out)) => {
+                    keep_valid(out, v, valid, all);
                 }
-                (Builder::Float64(v, _), Values::Float64(out)) => out.extend(present.map(|i| v[i])),
-                (Builder::Bool(v, _), Values::Bool(out)) => out.extend(present.map(|i| v[i])),
+                (Builder::Float64(v, valid), Values::Float64(out)) => {
+                    keep_valid(out, v, valid, all);
+                }
+                (Builder::Bool(v, valid), Values::Bool(out)) => keep_valid(out, v, valid, all),
                 _ => {}
             }
+            debug_assert_eq!(
+                out.def.iter().filter(|&&d| d == value).count(),
+                out.values.len(),
+                "a leaf's present entries and values"
+            );
             1
         }
+    }
+}
+
+/// Appends the values of the valid slots (`all`: every slot is valid).
+fn keep_valid<T: Copy>(out: &mut Vec<T>, values: &[T], valid: &[bool], all: bool) {
+    if all {
+        out.extend_from_slice(values);
+    } else {
+        out.extend(
+            values
+                .iter()
+                .zip(valid)
+                .filter(|(_, &v)| v)
+                .map(|(&x, _)| x),
+        );
     }
 }
