@@ -81,8 +81,19 @@ fn bit_pack<T: Copy + Into<u64>>(values: &[T], bit_width: u8, out: &mut Vec<u8>)
     let groups = values.len().div_ceil(8);
     varint(((groups as u64) << 1) | 1, out);
     let width = usize::from(bit_width);
+    // A group of 8 values is `width` bytes: packed in one word (levels fit 64 bits).
+    if width <= 8 {
+        out.reserve(groups * width);
+        for group in values.chunks(8) {
+            let mut word: u64 = 0;
+            for (k, &value) in group.iter().enumerate() {
+                word |= value.into() << (k * width);
+            }
+            out.extend_from_slice(&word.to_le_bytes()[..width]);
+        }
+        return;
+    }
     if width <= 16 {
-        // A group of 8 values is `width` bytes: packed in one 128-bit word.
         out.reserve(groups * width);
         for group in values.chunks(8) {
             let mut word: u128 = 0;
@@ -272,7 +283,7 @@ mod tests {
                 let value = (next() % (1 + case % 5)) as u32;
                 values.extend(std::iter::repeat_n(value, len));
             }
-            for width in [3u8, 8, 16, 17, 20] {
+            for width in [3u8, 5, 8, 9, 16, 17, 20] {
                 let mut out = Vec::new();
                 encode(&values, width, &mut out);
                 assert_eq!(out, reference(&values, width), "case {case} width {width}");
