@@ -115,9 +115,8 @@ pub struct OutputArgs {
     #[arg(long, value_name = "N", default_value_t = 122_880, value_parser = clap::value_parser!(u64).range(1..))]
     pub row_group_rows: u64,
 
-    /// Close a Parquet row group once its columns hold this much memory (encoded, or
-    /// queued to the encoders): the bound on the Parquet writer's memory (accepts K,
-    /// M, G, KiB, MiB, GiB).
+    /// Close a Parquet row group once its encoded columns hold this much memory: the
+    /// bound on the Parquet writer's memory (accepts K, M, G, KiB, MiB, GiB).
     #[arg(long, value_name = "BYTES", default_value = "16MiB", value_parser = parse_size)]
     pub row_group_bytes: usize,
 

@@ -312,9 +312,20 @@ impl TableWriter {
             .collect()
     }
 
-    /// Bytes the encoders hold for this table's row group, or have queued for it.
-    fn buffered(&self) -> usize {
-        self.gauges.iter().map(|g| g.bytes()).sum()
+    /// Bytes the encoders hold for this table's row group: what closes it.
+    fn held(&self) -> usize {
+        self.gauges
+            .iter()
+            .map(|g| g.memory.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Bytes of this table's row group queued to the encoders and not written yet.
+    fn queued(&self) -> usize {
+        self.gauges
+            .iter()
+            .map(|g| g.pending.load(Ordering::Relaxed))
+            .sum()
     }
 }
 
@@ -613,7 +624,7 @@ impl ParquetSink {
             // Bounded memory: at most half a row group's bytes wait in the encoders'
             // queues (see `EncoderPool::wait_for`).
             pool.wait_for(options.row_group_bytes / 2);
-            if table.buffered() >= options.row_group_bytes {
+            if table.held() >= options.row_group_bytes {
                 // Bounded memory: close the row group before it grows further.
                 Self::close_group(table, pool)?;
                 Self::start_group(table, pool)?;
@@ -624,7 +635,8 @@ impl ParquetSink {
                 .part
                 .as_ref()
                 .ok_or(Error::Internal("no part is open"))?;
-            let size = part.writer.bytes_written() as u64 + table.buffered() as u64;
+            // Queued values count as if encoded as they are: the file stays under the limit.
+            let size = part.writer.bytes_written() as u64 + (table.held() + table.queued()) as u64;
             let full_bytes = table.parts.is_dir()
                 && table
                     .parts

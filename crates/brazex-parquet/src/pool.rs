@@ -50,13 +50,6 @@ pub struct Gauge {
     pub nanos: AtomicU64,
 }
 
-impl Gauge {
-    /// What the column holds, written or waiting to be.
-    pub fn bytes(&self) -> usize {
-        self.memory.load(Ordering::Relaxed) + self.pending.load(Ordering::Relaxed)
-    }
-}
-
 /// Lets the sink wait for the encoders to catch up (see [`EncoderPool::wait_for`]).
 #[derive(Debug, Default)]
 struct Progress {
