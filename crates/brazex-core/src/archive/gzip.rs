@@ -7,9 +7,11 @@
 
 use std::sync::Arc;
 
-use flate2::{Decompress, FlushDecompress, Status};
+use flate2::{Decompress, Status};
 
-use super::{archive_error, le16, le32, EntrySink, Pending, INFLATE_CHUNK, MAX_HEADER_BYTES};
+use super::{
+    archive_error, inflate_next, le16, le32, EntrySink, Pending, INFLATE_CHUNK, MAX_HEADER_BYTES,
+};
 use crate::error::{ArchiveErrorKind, Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,22 +160,14 @@ impl GzipDecoder {
     fn deflate(&mut self, data: &[u8], sink: &mut dyn EntrySink) -> Result<Option<usize>> {
         let before_in = self.inflate.total_in();
         let before_out = self.inflate.total_out();
-        let (status, lent) = match sink.buffer() {
-            // Straight into the sink's buffer: no copy of the member's bytes.
-            Some(buffer) => {
-                let start = buffer.len();
-                let status = self
-                    .inflate
-                    .decompress_vec(data, buffer, FlushDecompress::None);
-                self.crc.update(&buffer[start..]);
-                (status, true)
-            }
-            None => (
-                self.inflate
-                    .decompress(data, &mut self.out, FlushDecompress::None),
-                false,
-            ),
-        };
+        // Straight into the sink's buffer when it lends one: no copy of the bytes.
+        let (status, lent) = inflate_next(
+            &mut self.inflate,
+            data,
+            sink.buffer(),
+            Some(&mut self.crc),
+            &mut self.out,
+        );
         let consumed = (self.inflate.total_in() - before_in) as usize;
         let produced = (self.inflate.total_out() - before_out) as usize;
         // What inflate produced before it found the damage is handed on first: the

@@ -52,6 +52,32 @@ pub trait EntrySink {
     }
 }
 
+/// Inflates the next of `data`: straight into `lent`, a sink's buffer
+/// ([`EntrySink::buffer`]), adding what it wrote there to `crc`, or else into `out`
+/// (whose bytes the caller checksums and hands over). Returns inflate's status and
+/// whether the bytes went into `lent`.
+pub(crate) fn inflate_next(
+    inflate: &mut flate2::Decompress,
+    data: &[u8],
+    lent: Option<&mut Vec<u8>>,
+    crc: Option<&mut crc32fast::Hasher>,
+    out: &mut [u8],
+) -> (
+    std::result::Result<flate2::Status, flate2::DecompressError>,
+    bool,
+) {
+    use flate2::FlushDecompress;
+    match (lent, crc) {
+        (Some(buffer), Some(crc)) => {
+            let start = buffer.len();
+            let status = inflate.decompress_vec(data, buffer, FlushDecompress::None);
+            crc.update(&buffer[start..]);
+            (status, true)
+        }
+        _ => (inflate.decompress(data, out, FlushDecompress::None), false),
+    }
+}
+
 /// The container format of an input, detected from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

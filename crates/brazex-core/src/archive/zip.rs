@@ -17,11 +17,11 @@
 
 use std::sync::Arc;
 
-use flate2::{Decompress, FlushDecompress, Status};
+use flate2::{Decompress, Status};
 
 use super::{
-    archive_error, le16, le32, le64, CentralDirectory, EntrySink, Pending, INFLATE_CHUNK,
-    MAX_HEADER_BYTES,
+    archive_error, inflate_next, le16, le32, le64, CentralDirectory, EntrySink, Pending,
+    INFLATE_CHUNK, MAX_HEADER_BYTES,
 };
 use crate::error::{ArchiveErrorKind, Error, Result};
 
@@ -289,26 +289,11 @@ impl ZipDecoder {
     fn deflate(&mut self, data: &[u8], sink: &mut dyn EntrySink) -> Result<Option<usize>> {
         let before_in = self.inflate.total_in();
         let before_out = self.inflate.total_out();
+        // Straight into the sink's buffer when it lends one: no copy of the bytes.
         let wanted = self.entry.as_ref().is_some_and(|e| !e.skip);
         let lent = if wanted { sink.buffer() } else { None };
-        let (status, lent) = match lent {
-            // Straight into the sink's buffer: no copy of the entry's bytes.
-            Some(buffer) => {
-                let start = buffer.len();
-                let status = self
-                    .inflate
-                    .decompress_vec(data, buffer, FlushDecompress::None);
-                if let Some(entry) = self.entry.as_mut() {
-                    entry.crc.update(&buffer[start..]);
-                }
-                (status, true)
-            }
-            None => (
-                self.inflate
-                    .decompress(data, &mut self.out, FlushDecompress::None),
-                false,
-            ),
-        };
+        let crc = self.entry.as_mut().map(|e| &mut e.crc);
+        let (status, lent) = inflate_next(&mut self.inflate, data, lent, crc, &mut self.out);
         let consumed = (self.inflate.total_in() - before_in) as usize;
         let produced = (self.inflate.total_out() - before_out) as usize;
         // What inflate produced before it found the damage is handed on first: the
