@@ -90,13 +90,60 @@ pub fn central_directory(data: &[u8]) {
 
 /// The framer: blocks hold whole lines, give back exactly the bytes fed (in any
 /// chunking and block size), number their lines right, and only a line longer than
-/// the limit is an error.
+/// the limit is an error; the same whether the bytes are handed over
+/// ([`EntrySink::data`]) or written into the framer's lent buffer, as the decoders
+/// inflate them ([`EntrySink::buffer`]; its blocks may run past the block size, up to
+/// the buffer's capacity).
 pub fn framer(data: &[u8]) {
     let [a, b, seed, bytes @ ..] = data else {
         return;
     };
     let block_bytes = 1 + usize::from(*a % 64);
     let max_line = 1 + usize::from(*b % 128);
+    let longest = bytes
+        .split(|&c| c == b'\n')
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0);
+    for lend in [false, true] {
+        let (result, blocks) = frame(bytes, block_bytes, max_line, *seed, lend);
+        match result {
+            Err(Error::LineTooLong { limit, .. }) => {
+                assert_eq!(limit, max_line);
+                assert!(longest > max_line, "only an over-long line is an error");
+            }
+            Err(e) => panic!("unexpected framer error: {e}"),
+            Ok(()) => {
+                let joined: Vec<u8> = blocks.iter().flat_map(|b| b.data.iter().copied()).collect();
+                assert_eq!(
+                    joined, bytes,
+                    "blocks give back the bytes fed (lent: {lend})"
+                );
+                let mut line = 1;
+                for (i, block) in blocks.iter().enumerate() {
+                    assert_eq!(block.first_line, line, "block {i}'s first line");
+                    line += block.data.iter().filter(|&&c| c == b'\n').count() as u64;
+                    if i + 1 < blocks.len() {
+                        assert!(
+                            block.data.ends_with(b"\n"),
+                            "only the last block may end mid-line"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Frames `bytes` as one entry in uneven chunks (drawn from `seed`), handed over with
+/// `data` or, with `lend`, written into the framer's buffer as far as it has room.
+fn frame(
+    bytes: &[u8],
+    block_bytes: usize,
+    max_line: usize,
+    seed: u8,
+    lend: bool,
+) -> (Result<(), Error>, Vec<Block>) {
     let mut blocks: Vec<Block> = Vec::new();
     let mut emit = |block: Block| {
         blocks.push(block);
@@ -104,44 +151,27 @@ pub fn framer(data: &[u8]) {
     };
     let mut framer = Framer::new(block_bytes, max_line, &mut emit);
     framer.set_input(Arc::from("fuzz"));
-    let mut chunks = Chunks::uneven(*seed);
+    let mut chunks = Chunks::uneven(seed);
     let result = framer.start_entry(None).and_then(|()| {
         let mut rest = bytes;
         while !rest.is_empty() {
-            let n = chunks.next_len().min(rest.len());
-            framer.data(&rest[..n])?;
+            let mut n = chunks.next_len().min(rest.len());
+            if lend {
+                let buffer = framer.buffer().expect("the framer lends its buffer");
+                // What inflate's `decompress_vec` does: write into the room, never grow.
+                n = n.min(buffer.capacity() - buffer.len());
+                assert!(n > 0, "a lent buffer has room");
+                buffer.extend_from_slice(&rest[..n]);
+                framer.appended(n)?;
+            } else {
+                framer.data(&rest[..n])?;
+            }
             rest = &rest[n..];
         }
         framer.end_entry()
     });
     drop(framer);
-    let longest = bytes
-        .split(|&c| c == b'\n')
-        .map(<[u8]>::len)
-        .max()
-        .unwrap_or(0);
-    match result {
-        Err(Error::LineTooLong { limit, .. }) => {
-            assert_eq!(limit, max_line);
-            assert!(longest > max_line, "only an over-long line is an error");
-        }
-        Err(e) => panic!("unexpected framer error: {e}"),
-        Ok(()) => {
-            let joined: Vec<u8> = blocks.iter().flat_map(|b| b.data.iter().copied()).collect();
-            assert_eq!(joined, bytes, "blocks give back the bytes fed");
-            let mut line = 1;
-            for (i, block) in blocks.iter().enumerate() {
-                assert_eq!(block.first_line, line, "block {i}'s first line");
-                line += block.data.iter().filter(|&&c| c == b'\n').count() as u64;
-                if i + 1 < blocks.len() {
-                    assert!(
-                        block.data.ends_with(b"\n"),
-                        "only the last block may end mid-line"
-                    );
-                }
-            }
-        }
-    }
+    (result, blocks)
 }
 
 /// Line validation, differentially: brazex accepts a line exactly when serde_json
