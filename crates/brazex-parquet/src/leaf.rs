@@ -149,27 +149,22 @@ impl Leaf {
 pub fn leaves(builders: &mut [Builder]) -> Vec<Leaf> {
     let mut all = Vec::new();
     for builder in builders.iter_mut() {
-        let rows = builder.len();
-        let mut outs = Vec::new();
-        outline(builder, 1, &mut outs);
-        walk_column(builder, rows, &mut outs);
-        for mut leaf in outs {
-            leaf.rows = rows;
-            all.push(leaf);
-        }
+        let (first, rows) = (all.len(), builder.len());
+        outline(builder, 1, rows, &mut all);
+        walk_column(builder, rows, &mut all[first..]);
         builder.clear();
     }
     all
 }
 
-/// An empty [`Leaf`] for each leaf under `builder`, whose entries when present are at
-/// definition level `def` (counting the builder's own level).
-fn outline(builder: &Builder, def: u8, outs: &mut Vec<Leaf>) {
+/// An empty [`Leaf`] of `rows` rows for each leaf under `builder`, whose entries when
+/// present are at definition level `def` (counting the builder's own level).
+fn outline(builder: &Builder, def: u8, rows: usize, outs: &mut Vec<Leaf>) {
     match builder {
-        Builder::List { child, .. } => outline(child, def.saturating_add(2), outs),
+        Builder::List { child, .. } => outline(child, def.saturating_add(2), rows, outs),
         Builder::Struct { children, .. } => {
             for (_, child) in children {
-                outline(child, def.saturating_add(1), outs);
+                outline(child, def.saturating_add(1), rows, outs);
             }
         }
         leaf => outs.push(Leaf {
@@ -177,7 +172,7 @@ fn outline(builder: &Builder, def: u8, outs: &mut Vec<Leaf>) {
             rep: Vec::new(),
             values: Values::empty_like(leaf),
             max_def: def,
-            rows: 0,
+            rows,
         }),
     }
 }

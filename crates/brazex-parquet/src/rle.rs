@@ -83,26 +83,10 @@ fn bit_pack<T: Copy + Into<u64>>(values: &[T], bit_width: u8, out: &mut Vec<u8>)
     let width = usize::from(bit_width);
     // A group of 8 values is `width` bytes: packed in one word (levels fit 64 bits).
     if width <= 8 {
-        out.reserve(groups * width);
-        for group in values.chunks(8) {
-            let mut word: u64 = 0;
-            for (k, &value) in group.iter().enumerate() {
-                word |= value.into() << (k * width);
-            }
-            out.extend_from_slice(&word.to_le_bytes()[..width]);
-        }
-        return;
+        return pack_words(values, width, out, u64::to_le_bytes);
     }
     if width <= 16 {
-        out.reserve(groups * width);
-        for group in values.chunks(8) {
-            let mut word: u128 = 0;
-            for (k, &value) in group.iter().enumerate() {
-                word |= u128::from(value.into()) << (k * width);
-            }
-            out.extend_from_slice(&word.to_le_bytes()[..width]);
-        }
-        return;
+        return pack_words(values, width, out, u128::to_le_bytes);
     }
     let mut acc: u64 = 0;
     let mut bits = 0usize;
@@ -120,6 +104,29 @@ fn bit_pack<T: Copy + Into<u64>>(values: &[T], bit_width: u8, out: &mut Vec<u8>)
     for _ in 0..padded_bits.div_ceil(8) {
         out.push(acc as u8);
         acc >>= 8;
+    }
+}
+
+/// Each group of 8 `values` (of `width` bits, `8 × width` at most the word's bits)
+/// packed in one word `W`, whose first `width` bytes are the group's.
+fn pack_words<T, W, const N: usize>(
+    values: &[T],
+    width: usize,
+    out: &mut Vec<u8>,
+    le_bytes: fn(W) -> [u8; N],
+) where
+    T: Copy + Into<u64>,
+    W: From<u64> + std::ops::Shl<usize, Output = W> + std::ops::BitOr<Output = W>,
+{
+    out.reserve(values.len().div_ceil(8) * width);
+    for group in values.chunks(8) {
+        let word = group
+            .iter()
+            .enumerate()
+            .fold(W::from(0), |word, (k, &value)| {
+                word | (W::from(value.into()) << (k * width))
+            });
+        out.extend_from_slice(&le_bytes(word)[..width]);
     }
 }
 
