@@ -9,10 +9,11 @@
 //! objects' GETs in key order, at most `concurrency` at once (a semaphore permit per
 //! object, held until its reader has read its last byte: a download that has handed
 //! all its chunks to its channel still holds them there), and each object's chunks go
-//! through its own channel of `queue` chunks. So while the pipeline reads object `i`,
-//! objects `i+1 .. i+concurrency-1` are already downloading into their (bounded)
-//! queues, hiding each GET's latency, and memory stays at most
-//! `concurrency × queue` chunks whatever the export's size. Object `i` always holds
+//! through its own channel of at most `queue` chunks and `buffer` bytes (see
+//! [`crate::chunks`]). So while the pipeline reads object `i`, objects
+//! `i+1 .. i+concurrency-1` are already downloading into their (bounded) queues,
+//! hiding each GET's latency, and memory stays at most `concurrency × buffer` bytes
+//! whatever the export's size. Object `i` always holds
 //! a permit while it is being read (permits are taken in key order), so this cannot
 //! deadlock. Nothing goes to disk.
 //!
@@ -34,13 +35,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::chunks::ChunkReader;
-use bytes::Bytes;
+use crate::chunks::{self, ChunkReader, ChunkSender};
 use futures_util::StreamExt;
 use object_store::multipart::MultipartStore;
 use object_store::path::Path as StorePath;
 use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, info, warn};
 
 /// Which cloud an object URL names.
@@ -145,8 +145,14 @@ pub struct BucketOptions {
     pub concurrency: usize,
     /// Chunks buffered per object between its download and the pipeline.
     pub queue: usize,
+    /// Bytes buffered per object between its download and the pipeline (more only
+    /// for a single chunk longer than this).
+    pub buffer: usize,
     /// Times a broken-off object body is asked again before giving up.
     pub retries: u32,
+    /// How long a request waits for the store's next answer or byte before it is
+    /// asked again (`--stall-timeout`); waits for the pipeline do not count.
+    pub stall: Duration,
     /// First pause before such a retry; it doubles.
     pub retry_delay: Duration,
 }
@@ -157,7 +163,9 @@ impl Default for BucketOptions {
             endpoints: Endpoints::default(),
             concurrency: 4,
             queue: 16,
+            buffer: chunks::BUFFER,
             retries: 3,
+            stall: Duration::from_secs(60),
             retry_delay: Duration::from_millis(200),
         }
     }
@@ -247,7 +255,7 @@ impl Bucket {
     /// Opens the store of `url` with credentials from the environment. Nothing is
     /// requested yet, except that a missing credential is detected here when it can be.
     pub fn open(url: &BucketUrl, options: BucketOptions) -> Result<Bucket, BucketError> {
-        let client = connect(url, &options.endpoints)?;
+        let client = connect(url, &options.endpoints, Traffic::Reads)?;
         Ok(Bucket {
             store: client.store,
             url: url.clone(),
@@ -264,14 +272,24 @@ impl Bucket {
     /// `Ok(empty)` when nothing is there.
     pub async fn list(&self, url: &BucketUrl) -> Result<Vec<ObjectInfo>, BucketError> {
         let prefix = StorePath::from(url.prefix.as_str());
+        // The store's client has no deadline of its own (see `PacedReads`).
+        let stall = self.options.stall;
+        let stalled = || BucketError::List {
+            url: url.to_string(),
+            detail: format!("no answer for {stall:?} (--stall-timeout)"),
+        };
         let mut stream = self.store.list((!url.prefix.is_empty()).then_some(&prefix));
         let mut objects = Vec::new();
-        while let Some(meta) = stream.next().await {
+        while let Some(meta) = tokio::time::timeout(stall, stream.next())
+            .await
+            .map_err(|_| stalled())?
+        {
             let meta = meta.map_err(|e| self.classify(&e, &url.to_string(), "list"))?;
             objects.push(info_of(meta));
         }
         if objects.is_empty() && !url.prefix.is_empty() {
-            match self.store.head(&prefix).await {
+            let head = tokio::time::timeout(stall, self.store.head(&prefix));
+            match head.await.map_err(|_| stalled())? {
                 Ok(meta) => objects.push(info_of(meta)),
                 Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(self.classify(&e, &url.to_string(), "get")),
@@ -297,13 +315,13 @@ impl Bucket {
         let mut readers = Vec::with_capacity(objects.len());
         let mut jobs = Vec::with_capacity(objects.len());
         for object in objects {
-            let (tx, rx) = mpsc::channel(self.options.queue.max(1));
+            let (tx, rx) = chunks::channel(self.options.queue, self.options.buffer);
             let label = self.url.object_url(&object.key);
             let permit = Arc::new(Mutex::new(None));
             readers.push((
                 label.clone(),
                 ObjectReader {
-                    chunks: ChunkReader::new(rx),
+                    chunks: rx,
                     permit: permit.clone(),
                 },
             ));
@@ -454,10 +472,45 @@ impl fmt::Debug for Access {
     }
 }
 
+/// What a client is for, which decides how its requests are timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Traffic {
+    /// Listing and GETs whose bodies are read at the pipeline's pace: no deadline on
+    /// a whole request, a stall timeout on each wait for the store instead.
+    Reads,
+    /// Uploads: each request sends what it holds at once, under object_store's own
+    /// deadline (30 s a request, retried).
+    Writes,
+}
+
+/// object_store's HTTP client without its deadline on whole requests, for
+/// [`Traffic::Reads`]. A GET of an object that does not fit in its buffer stays open,
+/// its body half read, while the objects before it are decoded, and for as long as
+/// the pipeline's own output waits (a slow sink, `brazex process s3://… | less`): a
+/// deadline from the request's start cut such healthy bodies (each cut spent a retry
+/// of the object, and a run paused for two minutes failed). [`Fetch`] and
+/// [`Bucket::list`] time each wait for the store itself instead (`--stall-timeout`);
+/// the connect timeout (5 s) and everything else configured stay as they are.
+#[derive(Debug, Default)]
+struct PacedReads(object_store::client::ReqwestConnector);
+
+impl object_store::client::HttpConnector for PacedReads {
+    fn connect(
+        &self,
+        options: &object_store::ClientOptions,
+    ) -> object_store::Result<object_store::client::HttpClient> {
+        self.0.connect(&options.clone().with_timeout_disabled())
+    }
+}
+
 /// Connects to the store of `url` with credentials from the environment (see the
-/// module docs). Nothing is requested yet, except that a missing credential is
-/// detected here when it can be.
-pub fn connect(url: &BucketUrl, endpoints: &Endpoints) -> Result<Client, BucketError> {
+/// module docs), its requests timed for `traffic`. Nothing is requested yet, except
+/// that a missing credential is detected here when it can be.
+pub fn connect(
+    url: &BucketUrl,
+    endpoints: &Endpoints,
+    traffic: Traffic,
+) -> Result<Client, BucketError> {
     let config = |e: object_store::Error| BucketError::Config {
         url: url.to_string(),
         problem: error_text(&e),
@@ -476,6 +529,9 @@ pub fn connect(url: &BucketUrl, endpoints: &Endpoints) -> Result<Client, BucketE
             let mut builder = object_store::aws::AmazonS3Builder::from_env()
                 .with_bucket_name(&url.bucket)
                 .with_retry(retry);
+            if traffic == Traffic::Reads {
+                builder = builder.with_http_connector(PacedReads::default());
+            }
             if let Some(endpoint) = &endpoints.s3 {
                 builder = builder
                     .with_endpoint(endpoint.trim_end_matches('/'))
@@ -514,6 +570,9 @@ pub fn connect(url: &BucketUrl, endpoints: &Endpoints) -> Result<Client, BucketE
             let mut builder = object_store::gcp::GoogleCloudStorageBuilder::from_env()
                 .with_bucket_name(&url.bucket)
                 .with_retry(retry);
+            if traffic == Traffic::Reads {
+                builder = builder.with_http_connector(PacedReads::default());
+            }
             let anonymous = endpoints.gcs.is_some()
                 && !set("GOOGLE_APPLICATION_CREDENTIALS")
                 && !set("GOOGLE_SERVICE_ACCOUNT")
@@ -547,6 +606,9 @@ pub fn connect(url: &BucketUrl, endpoints: &Endpoints) -> Result<Client, BucketE
             let mut builder = object_store::azure::MicrosoftAzureBuilder::from_env()
                 .with_container_name(&url.bucket)
                 .with_retry(retry);
+            if traffic == Traffic::Reads {
+                builder = builder.with_http_connector(PacedReads::default());
+            }
             if let Some(endpoint) = &endpoints.azure {
                 let root = endpoint.trim_end_matches('/');
                 let account = builder
@@ -680,7 +742,7 @@ struct Fetch {
     object: ObjectInfo,
     label: String,
     options: BucketOptions,
-    tx: mpsc::Sender<Result<Bytes, BucketError>>,
+    tx: ChunkSender<BucketError>,
     progress: Arc<BucketProgress>,
     permit: PermitSlot,
 }
@@ -700,7 +762,7 @@ impl Fetch {
     /// the chunks still in the channel count against `--s3-concurrency` until read.
     async fn run(self, permit: OwnedSemaphorePermit) {
         if let Err(e) = self.fetch().await {
-            let _ = self.tx.send(Err(e)).await;
+            let _ = self.tx.fail(e).await;
         }
         // Before the channel closes (`self.tx` drops on return), so that the reader,
         // which sees the end only after that, always finds the permit to release. A
@@ -766,7 +828,14 @@ impl Fetch {
             if_match: self.object.etag.clone(),
             ..Default::default()
         };
-        let result = match self.store.get_opts(&location, options).await {
+        let stall = self.options.stall;
+        let Ok(answer) = tokio::time::timeout(stall, self.store.get_opts(&location, options)).await
+        else {
+            return Ok(Ended::Broken(format!(
+                "no answer for {stall:?} (--stall-timeout)"
+            )));
+        };
+        let result = match answer {
             Ok(result) => result,
             Err(e @ object_store::Error::NotFound { .. }) => {
                 return Err(BucketError::Vanished {
@@ -803,11 +872,21 @@ impl Fetch {
         }
         let mut body = result.into_stream();
         loop {
-            match body.next().await {
-                None if *offset < size => return Ok(Ended::Short),
-                None => return Ok(Ended::Complete),
-                Some(Err(e)) => return Ok(Ended::Broken(error_text(&e))),
-                Some(Ok(chunk)) => {
+            let next = tokio::time::timeout(stall, body.next()).await;
+            match next {
+                Ok(None) if *offset < size => return Ok(Ended::Short),
+                Ok(None) => return Ok(Ended::Complete),
+                // Every listed byte has arrived: a connection that
+                // breaks before its end is seen loses nothing; asking again from the
+                // size would be refused (416).
+                Ok(Some(Err(_))) | Err(_) if *offset >= size => return Ok(Ended::Complete),
+                Ok(Some(Err(e))) => return Ok(Ended::Broken(error_text(&e))),
+                Err(_) => {
+                    return Ok(Ended::Broken(format!(
+                        "no data for {stall:?} (--stall-timeout)"
+                    )))
+                }
+                Ok(Some(Ok(chunk))) => {
                     if chunk.is_empty() {
                         continue;
                     }
@@ -815,7 +894,7 @@ impl Fetch {
                     self.progress
                         .bytes
                         .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                    if self.tx.send(Ok(chunk)).await.is_err() {
+                    if self.tx.send(chunk).await.is_err() {
                         return Ok(Ended::ReaderGone);
                     }
                 }

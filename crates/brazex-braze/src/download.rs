@@ -2,7 +2,7 @@
 //!
 //! A task on the tokio runtime GETs the URL and sends the body's chunks through a
 //! bounded channel; the pipeline's decode thread reads them. Nothing is written to
-//! disk and at most `queue` chunks are buffered. When the connection drops, the body
+//! disk and at most `queue` chunks and about `buffer` bytes are buffered. When the connection drops, the body
 //! ends before `Content-Length`, or no byte arrives for `stall_timeout`, the task asks
 //! again from the first byte it has not delivered (`Range: bytes=N-`), requiring `206`
 //! and a `Content-Range` that starts at N with the same total; a server that ignores
@@ -15,12 +15,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use reqwest::header::{CONTENT_RANGE, RANGE};
-use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::chunks::ChunkReader;
+use crate::chunks::{self, ChunkReader, ChunkSender};
 use crate::client::{read_capped, short_url, BrazeClient, MAX_ERROR_BODY};
 use crate::error::{describe, ApiMessage, BrazeError};
 use crate::wait::expired_code;
@@ -35,6 +33,9 @@ pub struct DownloadOptions {
     pub max_resumes: u32,
     /// Chunks buffered between the download and the pipeline.
     pub queue: usize,
+    /// Bytes buffered between the download and the pipeline (more only for a single
+    /// chunk longer than this).
+    pub buffer: usize,
 }
 
 impl Default for DownloadOptions {
@@ -43,6 +44,7 @@ impl Default for DownloadOptions {
             stall_timeout: Duration::from_secs(60),
             max_resumes: 10,
             queue: 16,
+            buffer: chunks::BUFFER,
         }
     }
 }
@@ -87,7 +89,7 @@ impl Download {
         range: Option<Range<u64>>,
         progress: Arc<DownloadProgress>,
     ) -> Download {
-        let (tx, chunks) = mpsc::channel(options.queue.max(1));
+        let (tx, chunks) = chunks::channel(options.queue, options.buffer);
         let fetcher = Fetcher {
             http: client.http.clone(),
             url,
@@ -99,7 +101,7 @@ impl Download {
         };
         let task = runtime.spawn(fetcher.run());
         Download {
-            reader: ChunkReader::new(chunks),
+            reader: chunks,
             progress,
             task,
         }
@@ -217,7 +219,7 @@ struct Fetcher {
     /// Only these bytes of the file (a ranged download), else all of it.
     range: Option<Range<u64>>,
     progress: Arc<DownloadProgress>,
-    tx: mpsc::Sender<Result<Bytes, BrazeError>>,
+    tx: ChunkSender<BrazeError>,
     backoff: crate::retry::RetryPolicy,
 }
 
@@ -265,7 +267,7 @@ impl Fetcher {
             signal = crate::cancelled() => Err(BrazeError::Cancelled(signal)),
         };
         if let Err(e) = result {
-            let _ = self.tx.send(Err(e)).await;
+            let _ = self.tx.fail(e).await;
         }
     }
 
@@ -452,7 +454,7 @@ impl Fetcher {
             self.progress
                 .bytes
                 .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            if self.tx.send(Ok(chunk)).await.is_err() {
+            if self.tx.send(chunk).await.is_err() {
                 return Ok(Ended::ReaderGone);
             }
             if end.is_some_and(|end| *offset >= end) {

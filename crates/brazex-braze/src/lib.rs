@@ -33,7 +33,7 @@ mod wait;
 
 pub use bucket::{
     connect, describe_listing, error_text, Access, Bucket, BucketError, BucketOptions,
-    BucketProgress, BucketUrl, Client, Cloud, Endpoints, ObjectInfo, ObjectReader,
+    BucketProgress, BucketUrl, Client, Cloud, Endpoints, ObjectInfo, ObjectReader, Traffic,
 };
 pub use bucket_wait::{civil_date, export_folders, BucketWait, BucketWaitError, BucketWaitEvent};
 pub use callback::{CallbackEvent, CallbackReceiver};

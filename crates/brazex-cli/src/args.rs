@@ -280,7 +280,7 @@ pub struct StoreArgs {
     #[arg(long, value_name = "URL")]
     pub azure_endpoint: Option<String>,
 
-    /// Objects downloaded at once (each buffers at most 16 chunks); rows stay in key
+    /// Objects downloaded at once (each buffers at most 2MiB); rows stay in key
     /// order.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub s3_concurrency: u16,
@@ -294,6 +294,12 @@ pub struct StoreArgs {
     /// 256KiB; accepts K, M, G, KiB, MiB, GiB).
     #[arg(long, value_name = "BYTES", default_value = "8MiB", value_parser = parse_size)]
     pub upload_part_size: usize,
+
+    /// Resume a download (the export archive, or an object read from a bucket) when
+    /// the server sends no byte for this long; time spent waiting for the pipeline to
+    /// read does not count.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub stall_timeout: std::time::Duration,
 }
 
 impl StoreArgs {
@@ -317,6 +323,7 @@ impl Default for StoreArgs {
             s3_concurrency: 4,
             upload_concurrency: 4,
             upload_part_size: 8 << 20,
+            stall_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -400,10 +407,6 @@ pub struct WaitArgs {
     /// comes; polling goes on as a fallback.
     #[arg(long, value_name = "ADDR")]
     pub callback_listen: Option<String>,
-
-    /// Resume the download when no byte arrives for this long.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
-    pub stall_timeout: std::time::Duration,
 
     /// How many times a dropped or stalled download is resumed (per ranged request
     /// when entries are fetched by range).

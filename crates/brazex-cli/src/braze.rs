@@ -231,7 +231,7 @@ fn download_and_process(
     source: Option<&serde_json::Value>,
 ) -> anyhow::Result<Summary> {
     let download_options = DownloadOptions {
-        stall_timeout: wait.stall_timeout,
+        stall_timeout: pipeline.store.stall_timeout,
         max_resumes: wait.max_resumes,
         ..DownloadOptions::default()
     };

@@ -30,6 +30,7 @@ pub fn bucket_options(args: &StoreArgs) -> BucketOptions {
     BucketOptions {
         endpoints: args.endpoints(),
         concurrency: usize::from(args.s3_concurrency),
+        stall: args.stall_timeout,
         ..BucketOptions::default()
     }
 }

@@ -58,7 +58,6 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             poll_interval: Duration::from_millis(500),
             wait_timeout: Duration::from_secs(300),
             callback_listen: None,
-            stall_timeout: Duration::from_secs(30),
             max_resumes: 10,
             one_stream: false,
         },

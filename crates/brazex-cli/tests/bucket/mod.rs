@@ -338,27 +338,23 @@ fn a_broken_body_is_resumed_and_a_vanished_object_names_its_key() {
     put(&bkt, "exp/0.zip", &zip);
 
     // The connection breaks once after 200 KB of the object's body: resumed, same rows.
-    let proxy = CuttingProxy::start(s3_endpoint(), &format!("GET /{bkt}/exp/0.zip"), None);
+    let proxy = BreakingProxy::start(s3_endpoint(), &format!("GET /{bkt}/exp/0.zip"), Break::Cut);
     let out = s3(
         &["process", "-q", &format!("s3://{bkt}/exp/")],
         &proxy.endpoint,
     )
     .run();
     out.assert_success();
-    assert!(proxy.cut.load(Ordering::SeqCst), "the proxy never cut");
+    assert!(proxy.fired.load(Ordering::SeqCst), "the proxy never cut");
     assert!(out.stdout == want, "rows differ after a resumed body");
 
     // The object is deleted while being read: retried, then an error naming it.
-    let on_cut = (
+    let delete = Break::CutAfterDeleting(
         s3_endpoint().to_string(),
         bkt.clone(),
         "exp/0.zip".to_string(),
     );
-    let proxy = CuttingProxy::start(
-        s3_endpoint(),
-        &format!("GET /{bkt}/exp/0.zip"),
-        Some(on_cut),
-    );
+    let proxy = BreakingProxy::start(s3_endpoint(), &format!("GET /{bkt}/exp/0.zip"), delete);
     let output = dir.path().join("rows.ndjson");
     let out = s3(
         &[
@@ -377,26 +373,119 @@ fn a_broken_body_is_resumed_and_a_vanished_object_names_its_key() {
     assert!(!output.exists(), "a partial output was left behind");
 }
 
-/// A TCP proxy to the S3 server that, once, cuts the connection 200 KB into the
-/// response to a request whose request line starts with `request`, after deleting the
-/// object when asked (`(endpoint, bucket, key)`).
-struct CuttingProxy {
-    endpoint: String,
-    cut: Arc<AtomicBool>,
+#[test]
+fn a_stalled_body_is_asked_again_after_the_stall_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = generate(
+        dir.path(),
+        "a.zip",
+        &["--users", "6000", "--users-per-entry", "2000"],
+    );
+    let want = local(&[&zip], &[]);
+    let bkt = bucket("stall");
+    put(&bkt, "exp/0.zip", &zip);
+    // The server stops sending 200 KB into the body and keeps the connection open:
+    // after --stall-timeout the rest is asked again (Range), the same rows come out.
+    let proxy = BreakingProxy::start(
+        s3_endpoint(),
+        &format!("GET /{bkt}/exp/0.zip"),
+        Break::Stall,
+    );
+    let out = s3(
+        &[
+            "process",
+            "-q",
+            "--stall-timeout",
+            "1s",
+            &format!("s3://{bkt}/exp/"),
+        ],
+        &proxy.endpoint,
+    )
+    .run();
+    out.assert_success();
+    assert!(
+        proxy.fired.load(Ordering::SeqCst),
+        "the proxy never stalled"
+    );
+    out.assert_stderr_contains("no data for 1s (--stall-timeout); asking again from byte");
+    assert!(out.stdout == want, "rows differ after a stalled body");
 }
 
-impl CuttingProxy {
-    fn start(
-        upstream: &str,
-        request: &str,
-        delete: Option<(String, String, String)>,
-    ) -> CuttingProxy {
+#[test]
+fn a_reader_that_stops_reading_for_a_while_loses_no_download() {
+    // Objects larger than what is buffered for them (2 MiB each, and what the kernel
+    // holds), so their GETs stay open, bodies half read, while nothing reads the
+    // output: longer than object_store's 30 s deadline on a whole request, which
+    // used to cut them (a retry spent each time, and an error once the last byte had
+    // already arrived).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bkt = bucket("paused");
+    let mut files = Vec::new();
+    for seed in ["1", "2", "3"] {
+        let name = format!("{seed}.zip");
+        let file = generate(
+            dir.path(),
+            &name,
+            &[
+                "--users",
+                "15000",
+                "--users-per-entry",
+                "15000",
+                "--seed",
+                seed,
+            ],
+        );
+        assert!(
+            std::fs::metadata(&file).expect("size").len() > 6 << 20,
+            "the object must not fit in its buffer and socket"
+        );
+        put(&bkt, &format!("exp/{name}"), &file);
+        files.push(file);
+    }
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let want = local(&paths, &[]);
+    let out = s3(
+        &["process", "-v", &format!("s3://{bkt}/exp/")],
+        s3_endpoint(),
+    )
+    .read_after(Duration::from_secs(35))
+    .run();
+    out.assert_success();
+    assert!(
+        !out.stderr.contains("asking again"),
+        "a paused reader cost a download: {}",
+        out.stderr
+    );
+    assert!(out.stdout == want, "rows differ after the pause");
+}
+
+/// What a [`BreakingProxy`] does, once, 200 KB into the response to the request it
+/// watches for.
+#[derive(Clone)]
+enum Break {
+    /// Closes the connection.
+    Cut,
+    /// Deletes the object (`endpoint, bucket, key`), then closes the connection.
+    CutAfterDeleting(String, String, String),
+    /// Stops sending, the connection left open (for five minutes).
+    Stall,
+}
+
+/// A TCP proxy to the S3 server that, once, breaks the response to a request whose
+/// request line starts with `request` 200 KB in (see [`Break`]).
+struct BreakingProxy {
+    endpoint: String,
+    fired: Arc<AtomicBool>,
+}
+
+impl BreakingProxy {
+    fn start(upstream: &str, request: &str, how: Break) -> BreakingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
         let upstream = upstream.trim_start_matches("http://").to_string();
-        let cut = Arc::new(AtomicBool::new(false));
+        let fired = Arc::new(AtomicBool::new(false));
         let request = request.as_bytes().to_vec();
-        let fired = cut.clone();
+        let once = fired.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let Ok(server) = TcpStream::connect(&upstream) else {
@@ -408,7 +497,7 @@ impl CuttingProxy {
                     server.try_clone().expect("clone"),
                 );
                 let (armed2, request) = (armed.clone(), request.clone());
-                // Client to server: arm the cut when the request is seen.
+                // Client to server: arm the break when the request is seen.
                 std::thread::spawn(move || {
                     pipe(c2, s2, |chunk| {
                         if chunk
@@ -420,27 +509,31 @@ impl CuttingProxy {
                         true
                     })
                 });
-                let (fired, delete) = (fired.clone(), delete.clone());
+                let (once, how) = (once.clone(), how.clone());
                 let mut seen = 0u64;
                 std::thread::spawn(move || {
                     pipe(server, client, |chunk| {
-                        if armed.load(Ordering::SeqCst) == 0 || fired.load(Ordering::SeqCst) {
+                        if armed.load(Ordering::SeqCst) == 0 || once.load(Ordering::SeqCst) {
                             return true;
                         }
                         seen += chunk.len() as u64;
                         if seen < 200_000 {
                             return true;
                         }
-                        if let Some((endpoint, bucket, key)) = &delete {
-                            s3ctl(endpoint, &["delete", bucket, key]);
+                        once.store(true, Ordering::SeqCst);
+                        match &how {
+                            Break::Cut => {}
+                            Break::CutAfterDeleting(endpoint, bucket, key) => {
+                                s3ctl(endpoint, &["delete", bucket, key]);
+                            }
+                            Break::Stall => std::thread::sleep(Duration::from_secs(300)),
                         }
-                        fired.store(true, Ordering::SeqCst);
                         false
                     })
                 });
             }
         });
-        CuttingProxy { endpoint, cut }
+        BreakingProxy { endpoint, fired }
     }
 }
 

@@ -58,6 +58,7 @@ pub struct Invocation {
     stdin: Option<Vec<u8>>,
     env: Vec<(String, String)>,
     dir: Option<PathBuf>,
+    read_after: Option<std::time::Duration>,
 }
 
 pub fn brazex(args: &[&str]) -> Invocation {
@@ -66,6 +67,7 @@ pub fn brazex(args: &[&str]) -> Invocation {
         stdin: None,
         env: Vec::new(),
         dir: None,
+        read_after: None,
     }
 }
 
@@ -83,6 +85,13 @@ impl Invocation {
     /// Runs in `dir` (to see what a run makes in its working folder).
     pub fn current_dir(mut self, dir: &std::path::Path) -> Self {
         self.dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Reads nothing of the run's output for `pause` (a consumer that stops reading:
+    /// the run blocks on its full stdout pipe meanwhile).
+    pub fn read_after(mut self, pause: std::time::Duration) -> Self {
+        self.read_after = Some(pause);
         self
     }
 
@@ -127,6 +136,9 @@ impl Invocation {
             std::thread::spawn(move || {
                 let _ = std::io::Write::write_all(&mut stdin, &bytes);
             });
+        }
+        if let Some(pause) = self.read_after {
+            std::thread::sleep(pause);
         }
         let out = child.wait_with_output().expect("wait for brazex");
         Run {

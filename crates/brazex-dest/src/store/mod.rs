@@ -33,7 +33,7 @@ use std::io::{self, Write};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use brazex_braze::{connect, error_text, Access, BucketUrl, Client, Cloud};
+use brazex_braze::{connect, error_text, Access, BucketUrl, Client, Cloud, Traffic};
 use brazex_core::cancel::{self, Registration, Undo, Undone};
 use brazex_core::{Error, Result};
 use bytes::Bytes;
@@ -150,7 +150,7 @@ impl Stores {
         {
             return Ok(remote.clone());
         }
-        let client = connect(url, &self.options.endpoints)
+        let client = connect(url, &self.options.endpoints, Traffic::Writes)
             .map_err(|e| Error::io(format!("cannot write {url}"), io::Error::other(e)))?;
         let handle = match &self.runtime {
             Some(runtime) => runtime.handle().clone(),
