@@ -61,6 +61,21 @@ fn local(files: &[&Path], extra: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// A bucket of its own holding one zip of 6,000 users as `exp/0.zip`; with the folder
+/// the zip is in and the rows a local read of it gives.
+fn one_object_bucket(name: &str) -> (tempfile::TempDir, String, Vec<u8>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = generate(
+        dir.path(),
+        "a.zip",
+        &["--users", "6000", "--users-per-entry", "2000"],
+    );
+    let want = local(&[&zip], &[]);
+    let bkt = bucket(name);
+    put(&bkt, "exp/0.zip", &zip);
+    (dir, bkt, want)
+}
+
 fn lines(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| b == b'\n').count()
 }
@@ -327,15 +342,7 @@ fn a_truncated_object_is_an_error_naming_its_key() {
 
 #[test]
 fn a_broken_body_is_resumed_and_a_vanished_object_names_its_key() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let zip = generate(
-        dir.path(),
-        "a.zip",
-        &["--users", "6000", "--users-per-entry", "2000"],
-    );
-    let want = local(&[&zip], &[]);
-    let bkt = bucket("vanish");
-    put(&bkt, "exp/0.zip", &zip);
+    let (dir, bkt, want) = one_object_bucket("vanish");
 
     // The connection breaks once after 200 KB of the object's body: resumed, same rows.
     let proxy = BreakingProxy::start(s3_endpoint(), &format!("GET /{bkt}/exp/0.zip"), Break::Cut);
@@ -375,15 +382,7 @@ fn a_broken_body_is_resumed_and_a_vanished_object_names_its_key() {
 
 #[test]
 fn a_stalled_body_is_asked_again_after_the_stall_timeout() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let zip = generate(
-        dir.path(),
-        "a.zip",
-        &["--users", "6000", "--users-per-entry", "2000"],
-    );
-    let want = local(&[&zip], &[]);
-    let bkt = bucket("stall");
-    put(&bkt, "exp/0.zip", &zip);
+    let (_dir, bkt, want) = one_object_bucket("stall");
     // The server stops sending 200 KB into the body and keeps the connection open:
     // after --stall-timeout the rest is asked again (Range), the same rows come out.
     let proxy = BreakingProxy::start(
