@@ -487,8 +487,9 @@ pub enum Traffic {
 /// [`Traffic::Reads`]. A GET of an object that does not fit in its buffer stays open,
 /// its body half read, while the objects before it are decoded, and for as long as
 /// the pipeline's own output waits (a slow sink, `brazex process s3://… | less`): a
-/// deadline from the request's start cut such healthy bodies (each cut spent a retry
-/// of the object, and a run paused for two minutes failed). [`Fetch`] and
+/// deadline from the request's start cut such healthy bodies: each cut spent a retry
+/// of the object, and one that came after the last byte had arrived failed the run
+/// (asked again from the object's size: 416). [`Fetch`] and
 /// [`Bucket::list`] time each wait for the store itself instead (`--stall-timeout`);
 /// the connect timeout (5 s) and everything else configured stay as they are.
 #[derive(Debug, Default)]
