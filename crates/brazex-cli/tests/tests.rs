@@ -393,6 +393,66 @@ fn blank_lines_and_carriage_returns() {
     assert!(out.stdout.is_empty());
 }
 
+#[test]
+fn blocks_whose_lines_are_all_rows_as_they_are_and_blocks_that_are_not() {
+    // A block whose lines are all rows as they are is handed over whole; in one with
+    // a line that is not (a `\r`, a blank line, a bad line skipped, a row filtered
+    // out), the lines are copied from that one on. About 4.5 blocks of 512 KiB, the
+    // odd lines in the third, and a last line without its newline: the output is the
+    // same either way, with one thread or several.
+    let pad = "x".repeat(100);
+    let row = |i: usize| format!("{{\"n\":{i},\"pad\":\"{pad}\"}}");
+    let odd_at = |i: usize| i == 11_003 || i == 11_050;
+    for (name, odd) in [
+        ("cr", "\r"),
+        ("blank", "  "),
+        ("bad", "{\"n\":"),
+        ("filtered", "{\"n\":-1}"),
+    ] {
+        let mut input = String::new();
+        let mut want = String::new();
+        for i in 0..20_000 {
+            match (odd_at(i), name) {
+                (true, "cr") => {
+                    input.push_str(&row(i));
+                    input.push_str(odd);
+                    want.push_str(&row(i));
+                    want.push('\n');
+                }
+                (true, _) => input.push_str(odd),
+                (false, _) => {
+                    input.push_str(&row(i));
+                    want.push_str(&row(i));
+                    want.push('\n');
+                }
+            }
+            input.push('\n');
+        }
+        input.push_str(&row(20_000));
+        want.push_str(&row(20_000));
+        want.push('\n');
+        for jobs in ["1", "2"] {
+            let run = brazex(&[
+                "process",
+                "-q",
+                "--jobs",
+                jobs,
+                "--on-error",
+                "skip",
+                "--where",
+                "n >= 0",
+            ])
+            .stdin(input.clone().into_bytes())
+            .run();
+            run.assert_success();
+            assert!(
+                run.stdout == want.as_bytes(),
+                "{name}, --jobs {jobs}: the output differs"
+            );
+        }
+    }
+}
+
 /// `--where` on a generated export, checked against the same filter computed here
 /// independently with serde_json.
 #[test]

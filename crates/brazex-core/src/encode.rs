@@ -33,6 +33,26 @@ pub trait Encoder: Send {
     fn take_keys(&mut self) -> KeyLog {
         KeyLog::default()
     }
+
+    /// The encoder as one whose every row is its input line as it is, then `\n`
+    /// (NDJSON without `--select`); `None` (the default) for any other. The pipeline
+    /// then hands such an encoder a block whose lines are all rows as they are, whole,
+    /// instead of copying it row by row.
+    fn line_rows(&mut self) -> Option<&mut dyn LineRows<Self::Block>> {
+        None
+    }
+}
+
+/// An encoder whose rows are their input lines (see [`Encoder::line_rows`]).
+pub trait LineRows<B> {
+    /// Appends `lines` (whole lines, each ending in `\n`) as the rows they are.
+    fn push_lines(&mut self, lines: &[u8]);
+
+    /// Takes `lines`, a whole input block whose every line is a row as it is, as the
+    /// encoded block of a block to which no row was appended; returns it, and in its
+    /// place an empty buffer for the input side (so that the buffers going round the
+    /// pipeline stay as many).
+    fn take_lines(&mut self, lines: Vec<u8>) -> (B, Vec<u8>);
 }
 
 /// Receives encoded blocks in input order, on the writer thread.
@@ -86,11 +106,41 @@ impl Encoder for NdjsonEncoder {
     fn finish_block(&mut self) -> Vec<u8> {
         // The next block is about as large as this one.
         let size = self.out.len();
-        let next = match &self.recycler {
+        let next = self.buffer(size);
+        std::mem::replace(&mut self.out, next)
+    }
+
+    fn line_rows(&mut self) -> Option<&mut dyn LineRows<Vec<u8>>> {
+        match self.selection {
+            None => Some(self),
+            Some(_) => None,
+        }
+    }
+}
+
+impl NdjsonEncoder {
+    /// An empty output buffer of `size` bytes, from the writer's when it gives them back.
+    fn buffer(&self, size: usize) -> Vec<u8> {
+        match &self.recycler {
             Some(recycler) => recycler.take(size),
             None => Vec::with_capacity(size),
-        };
-        std::mem::replace(&mut self.out, next)
+        }
+    }
+}
+
+impl LineRows<Vec<u8>> for NdjsonEncoder {
+    fn push_lines(&mut self, lines: &[u8]) {
+        self.out.extend_from_slice(lines);
+    }
+
+    fn take_lines(&mut self, lines: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
+        // `out` holds no row of this block: it goes to the input side in the block's
+        // place, and the next block's buffer comes from the writer's, as after any
+        // block (the writer gives this one back there).
+        debug_assert!(self.out.is_empty(), "rows appended before a whole block");
+        let next = self.buffer(lines.len());
+        let spare = std::mem::replace(&mut self.out, next);
+        (lines, spare)
     }
 }
 

@@ -254,7 +254,7 @@ fn work<E: Encoder>(
         let (seq, last, ahead) = (block.seq, block.last, block.ahead);
         let result = match block.error.take() {
             Some(error) => Err(error),
-            None => process_block(&block, options, &mut scratch, &mut encoder),
+            None => process_block(&mut block, options, &mut scratch, &mut encoder),
         };
         recycler.give(block.data);
         if out.send((seq, last, ahead, result)).is_err() {
@@ -283,7 +283,7 @@ fn run_on_one_thread<E: Encoder>(
             return Err(error);
         }
         cancel::check()?;
-        let result = process_block(&block, options, &mut scratch, &mut encoder);
+        let result = process_block(&mut block, options, &mut scratch, &mut encoder);
         recycler.give(block.data);
         write_block(result?, sink, &mut bad_lines, &mut summary)
     };
@@ -313,8 +313,13 @@ impl Scratch {
     }
 }
 
+/// Parses, filters and encodes one block. For an encoder whose rows are their lines
+/// ([`Encoder::line_rows`]), lines are not copied while every line of the block is a
+/// row as it is: the block itself becomes the output (its buffer swapped for one of
+/// the encoder's), and only a block with a line that is not (blank, `\r`, filtered
+/// out, skipped, or last without `\n`) is copied, from the first such line on.
 fn process_block<E: Encoder>(
-    block: &Block,
+    block: &mut Block,
     options: &Options,
     scratch: &mut Scratch,
     encoder: &mut E,
@@ -337,9 +342,21 @@ fn process_block<E: Encoder>(
     let mut line_no = block.first_line;
     let mut start = 0;
     let data = &block.data;
+    // Every line so far is a row as it is, in an encoder of such rows: nothing copied.
+    let mut whole = encoder.line_rows().is_some();
+    // The lines before `at` were rows as they are: copy them, and go on row by row.
+    let copy_from_here = |whole: &mut bool, encoder: &mut E, at: usize| {
+        if std::mem::take(whole) {
+            if let Some(rows) = encoder.line_rows() {
+                rows.push_lines(&data[..at]);
+            }
+        }
+    };
     while start < data.len() {
+        let line_start = start;
         let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
         let mut line = &data[start..end];
+        let as_is = end < data.len() && line.last() != Some(&b'\r');
         start = end + 1;
         let this_line = line_no;
         line_no += 1;
@@ -347,6 +364,7 @@ fn process_block<E: Encoder>(
             line = rest;
         }
         if line.first() != Some(&b'{') && line.iter().all(u8::is_ascii_whitespace) {
+            copy_from_here(&mut whole, encoder, line_start);
             continue;
         }
         rows_read += 1;
@@ -360,6 +378,7 @@ fn process_block<E: Encoder>(
                 limit: options.max_line_bytes,
             })
         } else if block_cannot_match || prefilter.as_ref().is_some_and(|p| !p.may_match(line)) {
+            copy_from_here(&mut whole, encoder, line_start);
             rows_filtered += 1;
             continue;
         } else {
@@ -367,11 +386,18 @@ fn process_block<E: Encoder>(
                 Ok(record) => {
                     if let Some(expr) = &options.filter {
                         if !expr.matches(&record, filter) {
+                            copy_from_here(&mut whole, encoder, line_start);
                             rows_filtered += 1;
                             continue;
                         }
                     }
-                    encoder.row(&record, &place)
+                    if whole && as_is {
+                        // The row is the line, where it is.
+                        Ok(())
+                    } else {
+                        copy_from_here(&mut whole, encoder, line_start);
+                        encoder.row(&record, &place)
+                    }
                 }
                 Err(e) => Err(Error::InvalidJson {
                     place: place(),
@@ -381,16 +407,28 @@ fn process_block<E: Encoder>(
         };
         match outcome {
             Ok(()) => rows_written += 1,
-            Err(e) if options.on_error == OnError::Skip && e.is_skippable() => bad.push(BadLine {
-                place: place(),
-                error: e.to_string(),
-                text: line.to_vec(),
-            }),
+            Err(e) if options.on_error == OnError::Skip && e.is_skippable() => {
+                copy_from_here(&mut whole, encoder, line_start);
+                bad.push(BadLine {
+                    place: place(),
+                    error: e.to_string(),
+                    text: line.to_vec(),
+                })
+            }
             Err(e) => return Err(e),
         }
     }
+    let data = match encoder.line_rows() {
+        Some(rows) if whole && !block.data.is_empty() => {
+            let (out, spare) = rows.take_lines(std::mem::take(&mut block.data));
+            // The caller gives the block's buffer back to the framers: this one.
+            block.data = spare;
+            out
+        }
+        _ => encoder.finish_block(),
+    };
     Ok(OutBlock {
-        data: encoder.finish_block(),
+        data,
         rows_read,
         rows_written,
         rows_filtered,
