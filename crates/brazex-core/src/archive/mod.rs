@@ -53,9 +53,9 @@ pub trait EntrySink {
 }
 
 /// Inflates the next of `data`: straight into `lent`, a sink's buffer
-/// ([`EntrySink::buffer`]), adding what it wrote there to `crc`, or else into `out`
-/// (whose bytes the caller checksums and hands over). Returns inflate's status and
-/// whether the bytes went into `lent`.
+/// ([`EntrySink::buffer`]), or else into `out`, adding what it wrote to `crc`
+/// either way. Returns inflate's status and whether the bytes went into `lent`
+/// (else the caller hands over `out`'s first `total_out` bytes).
 pub(crate) fn inflate_next(
     inflate: &mut flate2::Decompress,
     data: &[u8],
@@ -67,15 +67,23 @@ pub(crate) fn inflate_next(
     bool,
 ) {
     use flate2::FlushDecompress;
-    match (lent, crc) {
-        (Some(buffer), Some(crc)) => {
+    let before = inflate.total_out();
+    let (status, written, lent) = match lent {
+        Some(buffer) => {
             let start = buffer.len();
             let status = inflate.decompress_vec(data, buffer, FlushDecompress::None);
-            crc.update(&buffer[start..]);
-            (status, true)
+            (status, &buffer[start..], true)
         }
-        _ => (inflate.decompress(data, out, FlushDecompress::None), false),
+        None => {
+            let status = inflate.decompress(data, out, FlushDecompress::None);
+            let produced = (inflate.total_out() - before) as usize;
+            (status, &out[..produced], false)
+        }
+    };
+    if let Some(crc) = crc {
+        crc.update(written);
     }
+    (status, lent)
 }
 
 /// The container format of an input, detected from its first bytes.

@@ -298,17 +298,7 @@ impl ZipDecoder {
         let produced = (self.inflate.total_out() - before_out) as usize;
         // What inflate produced before it found the damage is handed on first: the
         // lines before the damage are then the same however the input was chunked.
-        if lent {
-            if let Some(entry) = self.entry.as_mut() {
-                entry.compressed += consumed as u64;
-                entry.uncompressed += produced as u64;
-            }
-            if produced > 0 {
-                sink.appended(produced)?;
-            }
-        } else {
-            self.entry_data(consumed, produced, sink)?;
-        }
+        self.entry_data(consumed, produced, lent, sink)?;
         let status = match status {
             Ok(status) => status,
             Err(_) => {
@@ -356,14 +346,16 @@ impl ZipDecoder {
         &mut self,
         consumed: usize,
         produced: usize,
+        lent: bool,
         sink: &mut dyn EntrySink,
     ) -> Result<()> {
         if let Some(entry) = self.entry.as_mut() {
             entry.compressed += consumed as u64;
             entry.uncompressed += produced as u64;
-            if produced > 0 {
-                entry.crc.update(&self.out[..produced]);
-                if !entry.skip {
+            if produced > 0 && !entry.skip {
+                if lent {
+                    sink.appended(produced)?;
+                } else {
                     sink.data(&self.out[..produced])?;
                 }
             }
