@@ -9,13 +9,13 @@
 //! objects' GETs in key order, at most `concurrency` at once (a semaphore permit per
 //! object, held until its reader has read its last byte: a download that has handed
 //! all its chunks to its channel still holds them there), and each object's chunks go
-//! through its own channel of at most `queue` chunks and `buffer` bytes (see
-//! [`crate::chunks`]). So while the pipeline reads object `i`, objects
+//! through its own channel of at most `queue` chunks and [`chunks::BUFFER`] bytes
+//! (see [`crate::chunks`]). So while the pipeline reads object `i`, objects
 //! `i+1 .. i+concurrency-1` are already downloading into their (bounded) queues,
-//! hiding each GET's latency, and memory stays at most `concurrency × buffer` bytes
-//! whatever the export's size. Object `i` always holds
-//! a permit while it is being read (permits are taken in key order), so this cannot
-//! deadlock. Nothing goes to disk.
+//! hiding each GET's latency, and memory stays at most `concurrency × BUFFER` bytes
+//! whatever the export's size. Object `i` always holds a permit while it is being
+//! read (permits are taken in key order), so this cannot deadlock. Nothing goes to
+//! disk.
 //!
 //! A body that breaks off is asked again from the first byte not yet delivered
 //! (`Range: bytes=N-`, with `If-Match` on the listed ETag so a replaced object is an
@@ -143,11 +143,9 @@ pub struct BucketOptions {
     pub endpoints: Endpoints,
     /// Objects downloading at once (`--s3-concurrency`).
     pub concurrency: usize,
-    /// Chunks buffered per object between its download and the pipeline.
+    /// Chunks buffered per object between its download and the pipeline (which hold
+    /// at most [`crate::chunks::BUFFER`] bytes).
     pub queue: usize,
-    /// Bytes buffered per object between its download and the pipeline (more only
-    /// for a single chunk longer than this).
-    pub buffer: usize,
     /// Times a broken-off object body is asked again before giving up.
     pub retries: u32,
     /// How long a request waits for the store's next answer or byte before it is
@@ -163,7 +161,6 @@ impl Default for BucketOptions {
             endpoints: Endpoints::default(),
             concurrency: 4,
             queue: 16,
-            buffer: chunks::BUFFER,
             retries: 3,
             stall: Duration::from_secs(60),
             retry_delay: Duration::from_millis(200),
@@ -315,7 +312,7 @@ impl Bucket {
         let mut readers = Vec::with_capacity(objects.len());
         let mut jobs = Vec::with_capacity(objects.len());
         for object in objects {
-            let (tx, rx) = chunks::channel(self.options.queue, self.options.buffer);
+            let (tx, rx) = chunks::channel(self.options.queue, chunks::BUFFER);
             let label = self.url.object_url(&object.key);
             let permit = Arc::new(Mutex::new(None));
             readers.push((

@@ -2,8 +2,9 @@
 //!
 //! A task on the tokio runtime GETs the URL and sends the body's chunks through a
 //! bounded channel; the pipeline's decode thread reads them. Nothing is written to
-//! disk and at most `queue` chunks and about `buffer` bytes are buffered. When the connection drops, the body
-//! ends before `Content-Length`, or no byte arrives for `stall_timeout`, the task asks
+//! disk and at most `queue` chunks of [`chunks::BUFFER`] bytes in all are buffered.
+//! When the connection drops, the body ends before `Content-Length`, or no byte
+//! arrives for `stall_timeout`, the task asks
 //! again from the first byte it has not delivered (`Range: bytes=N-`), requiring `206`
 //! and a `Content-Range` that starts at N with the same total; a server that ignores
 //! the range (`200`) is read again from the start and the first N bytes are dropped.
@@ -31,11 +32,9 @@ pub struct DownloadOptions {
     pub stall_timeout: Duration,
     /// Resumes allowed in all (`--max-resumes`).
     pub max_resumes: u32,
-    /// Chunks buffered between the download and the pipeline.
+    /// Chunks buffered between the download and the pipeline (which hold at most
+    /// [`chunks::BUFFER`] bytes).
     pub queue: usize,
-    /// Bytes buffered between the download and the pipeline (more only for a single
-    /// chunk longer than this).
-    pub buffer: usize,
 }
 
 impl Default for DownloadOptions {
@@ -44,7 +43,6 @@ impl Default for DownloadOptions {
             stall_timeout: Duration::from_secs(60),
             max_resumes: 10,
             queue: 16,
-            buffer: chunks::BUFFER,
         }
     }
 }
@@ -89,7 +87,7 @@ impl Download {
         range: Option<Range<u64>>,
         progress: Arc<DownloadProgress>,
     ) -> Download {
-        let (tx, chunks) = chunks::channel(options.queue, options.buffer);
+        let (tx, chunks) = chunks::channel(options.queue, chunks::BUFFER);
         let fetcher = Fetcher {
             http: client.http.clone(),
             url,
