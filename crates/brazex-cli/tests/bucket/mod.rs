@@ -412,11 +412,11 @@ fn a_stalled_body_is_asked_again_after_the_stall_timeout() {
 
 #[test]
 fn a_reader_that_stops_reading_for_a_while_loses_no_download() {
-    // Objects larger than what is buffered for them (2 MiB each, and what the kernel
-    // holds), so their GETs stay open, bodies half read, while nothing reads the
-    // output: longer than object_store's 30 s deadline on a whole request, which
-    // used to cut them (a retry spent each time, and an error once the last byte had
-    // already arrived).
+    // Objects well over what is buffered for them (2 MiB each), so their GETs stay
+    // open until read (the body ends only when brazex has taken its last byte, from
+    // the socket or not), while nothing reads the output: longer than object_store's
+    // 30 s deadline on a whole request, which used to cut them (a retry spent each
+    // time, and an error once the last byte had already arrived).
     let dir = tempfile::tempdir().expect("tempdir");
     let bkt = bucket("paused");
     let mut files = Vec::new();
