@@ -15,6 +15,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A clean build and the tests take about 2.5 GB of disk (target/ peaked at 1.8 GB in
+# .ci/run); a disk that fills shows up as a linker crash, so say so first.
+free_kb=$(df -Pk . | awk 'NR == 2 {print $4}')
+if [ "${free_kb:-0}" -lt $((4 * 1024 * 1024)) ]; then
+    echo "== warning: $((free_kb / 1024)) MB free on $(df -P . | awk 'NR == 2 {print $6}'); the build and tests need about 2.5 GB" >&2
+fi
+
 # DuckDB (PyPI) reads the Parquet and CSV outputs in the output tests
 # (crates/brazex-cli/tests/output; a missing duckdb fails them); pyarrow is its
 # Arrow bridge.
