@@ -36,6 +36,19 @@ for i, src in enumerate(sorted((fixtures / "source").glob("*.txt"))):
 write("framer", "long-line", bytes([3, 5, 9]) + b"ab\ncdefghijkl\nm")
 write("framer", "crlf-blank", bytes([1, 127, 2]) + b"a\r\n\r\n\nb")
 
+# pass_through: block size, line limit and a knob byte (--jobs, --on-error, the
+# pre-check, --where, read size), then users with odd lines among them.
+odd = [b"", b"  ", b'{"a":1}\r', b'{"n":', b'{"country":"US","n":2}', b'{"x":"a"}',
+       b'{"x":"b","country":"FR","n":0}']
+for i in range(8):
+    body = []
+    for j, line in enumerate(lines[i:i + 5]):
+        body += [line, odd[(i + j) % len(odd)]]
+    knobs = (i * 37) % 256 | (2 if i < 6 else 0)
+    tail = b"" if i % 2 else b"\n"
+    write("pass_through", f"users-{i}", bytes([1 + i * 5, 20 + i * 20, knobs]) + b"\n".join(body) + tail)
+write("pass_through", "one-block", bytes([255, 255, 0b0000_0010]) + b"\n".join(lines[:3]) + b"\n")
+
 bad = [b'{"a":1', b'{"a":01}', b'{"a":"\\ud800"}', b'{"a":1}x', b'[1,2]', b'{"a":tru}',
        b'{"a":"\x01"}', b'{"a":1e400}', b'{"a":-}', b'{"a":[1,]}', b'  {"a":{}}  ']
 for i, line in enumerate(lines):

@@ -18,12 +18,14 @@ use std::time::{Duration, SystemTime};
 
 use brazex_core::archive::{read_central_directory, Decoder, EntrySink, Format, ZipDecoder};
 use brazex_core::delimited::CsvEncoder;
-use brazex_core::encode::Encoder;
+use brazex_core::encode::{Encoder, NdjsonEncoder, Sink};
 use brazex_core::error::{Error, LinePlace, Result};
 use brazex_core::filter::{Filter, FilterScratch};
 use brazex_core::frame::{Block, Framer};
+use brazex_core::input::{Input, StreamInput};
 use brazex_core::path::{parse_select, parse_select_pinned};
-use brazex_core::record::RecordParser;
+use brazex_core::pipeline::{run_with, BadLine, OnError, Options};
+use brazex_core::record::{Record, RecordParser};
 use brazex_core::select::Selection;
 use brazex_core::table::Plan;
 use brazex_parquet::{Codec, ParquetEncoder};
@@ -172,6 +174,108 @@ fn frame(
     });
     drop(framer);
     (result, blocks)
+}
+
+/// NDJSON pass-through, differentially. The pipeline hands an encoder whose rows are
+/// their input lines ([`Encoder::line_rows`]) a block whose lines are all rows as they
+/// are whole, and copies a block's lines only from the first one that is not; the
+/// same run through the same encoder row by row (its `line_rows` hidden) must write
+/// the same bytes, count the same rows, report the same skipped lines and fail with the
+/// same error. Knobs from the first three bytes (block size, line limit, read size,
+/// `--jobs`, `--on-error`, a `--where` with or without its pre-check); the rest is the
+/// input, as a stream.
+pub fn pass_through(data: &[u8]) {
+    let [a, b, c, bytes @ ..] = data else {
+        return;
+    };
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_780_000_000);
+    let filter = match (c >> 3) & 3 {
+        0 => None,
+        1 => Some(r#"country == "US""#),
+        2 => Some("n > 1"),
+        _ => Some(r#"not exists(x) or x != "a""#),
+    }
+    .map(|text| Filter::parse_at(text, now).expect("the target's expressions parse"));
+    let options = Options {
+        jobs: 1 + usize::from(c & 1),
+        block_bytes: 1 + usize::from(*a) * 64,
+        max_line_bytes: 1 + usize::from(*b) * 64,
+        read_bytes: 1 + usize::from(c >> 5) * 37,
+        on_error: if c & 2 != 0 {
+            OnError::Skip
+        } else {
+            OnError::Fail
+        },
+        filter,
+        prefilter: c & 4 != 0,
+        selection: None,
+    };
+    let whole = pass(bytes, &options, || NdjsonEncoder::new(None));
+    let by_row = pass(bytes, &options, || RowByRow(NdjsonEncoder::new(None)));
+    assert_eq!(whole, by_row, "whole blocks and row by row differ");
+}
+
+/// What a pass-through run gave: its counts or error, the bytes written, the lines
+/// skipped (place, error, text).
+type Passed = (
+    std::result::Result<[u64; 5], String>,
+    Vec<u8>,
+    Vec<(String, String, Vec<u8>)>,
+);
+
+fn pass<E: Encoder<Block = Vec<u8>>>(
+    bytes: &[u8],
+    options: &Options,
+    make_encoder: impl Fn() -> E + Sync,
+) -> Passed {
+    let input = Input::Stream(StreamInput::new(
+        "fuzz",
+        Box::new(std::io::Cursor::new(bytes.to_vec())),
+    ));
+    let mut sink = Written(Vec::new());
+    let mut skipped = Vec::new();
+    let mut keep = |bad: &BadLine| {
+        skipped.push((bad.place.to_string(), bad.error.clone(), bad.text.clone()));
+        Ok(())
+    };
+    let result = run_with(&[input], options, &make_encoder, &mut sink, Some(&mut keep));
+    let counts = result
+        .map(|s| {
+            [
+                s.bytes_decoded,
+                s.rows_read,
+                s.rows_written,
+                s.rows_filtered,
+                s.rows_skipped,
+            ]
+        })
+        .map_err(|e| e.to_string());
+    (counts, sink.0, skipped)
+}
+
+/// The NDJSON encoder without its whole-block path: every row copied on its own.
+struct RowByRow(NdjsonEncoder);
+
+impl Encoder for RowByRow {
+    type Block = Vec<u8>;
+
+    fn row(&mut self, record: &Record<'_>, place: &dyn Fn() -> LinePlace) -> Result<()> {
+        self.0.row(record, place)
+    }
+
+    fn finish_block(&mut self) -> Vec<u8> {
+        self.0.finish_block()
+    }
+}
+
+/// A sink that keeps every block's bytes, in order.
+struct Written(Vec<u8>);
+
+impl Sink<Vec<u8>> for Written {
+    fn write_block(&mut self, block: Vec<u8>, _rows: u64) -> Result<()> {
+        self.0.extend_from_slice(&block);
+        Ok(())
+    }
 }
 
 /// Line validation, differentially: brazex accepts a line exactly when serde_json

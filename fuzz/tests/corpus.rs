@@ -34,6 +34,11 @@ fn framer() {
 }
 
 #[test]
+fn pass_through() {
+    corpus("pass_through", brazex_fuzz::pass_through);
+}
+
+#[test]
 fn json_line() {
     corpus("json_line", brazex_fuzz::json_line);
 }
