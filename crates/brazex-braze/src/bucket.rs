@@ -874,9 +874,9 @@ impl Fetch {
             match next {
                 Ok(None) if *offset < size => return Ok(Ended::Short),
                 Ok(None) => return Ok(Ended::Complete),
-                // Every listed byte has arrived: a connection that
-                // breaks before its end is seen loses nothing; asking again from the
-                // size would be refused (416).
+                // Every listed byte has arrived: a connection that breaks (or goes
+                // quiet) before its end is seen loses nothing, and asking again from
+                // the size would be refused (416).
                 Ok(Some(Err(_))) | Err(_) if *offset >= size => return Ok(Ended::Complete),
                 Ok(Some(Err(e))) => return Ok(Ended::Broken(error_text(&e))),
                 Err(_) => {

@@ -4,10 +4,10 @@
 //! bounded channel; the pipeline's decode thread reads them. Nothing is written to
 //! disk and at most `queue` chunks of [`chunks::BUFFER`] bytes in all are buffered.
 //! When the connection drops, the body ends before `Content-Length`, or no byte
-//! arrives for `stall_timeout`, the task asks
-//! again from the first byte it has not delivered (`Range: bytes=N-`), requiring `206`
-//! and a `Content-Range` that starts at N with the same total; a server that ignores
-//! the range (`200`) is read again from the start and the first N bytes are dropped.
+//! arrives for `stall_timeout`, the task asks again from the first byte it has not
+//! delivered (`Range: bytes=N-`), requiring `206` and a `Content-Range` that starts at
+//! N with the same total; a server that ignores the range (`200`) is read again from
+//! the start and the first N bytes are dropped.
 //! So the bytes delivered are exactly the file's, whatever happens to the connection.
 
 use std::io::{self, Read};

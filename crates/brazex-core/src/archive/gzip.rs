@@ -10,7 +10,8 @@ use std::sync::Arc;
 use flate2::{Decompress, Status};
 
 use super::{
-    archive_error, inflate_next, le16, le32, EntrySink, Pending, INFLATE_CHUNK, MAX_HEADER_BYTES,
+    archive_error, hand_over, inflate_next, le16, le32, EntrySink, Pending, INFLATE_CHUNK,
+    MAX_HEADER_BYTES,
 };
 use crate::error::{ArchiveErrorKind, Error, Result};
 
@@ -174,11 +175,7 @@ impl GzipDecoder {
         // lines before the damage are then the same however the input was chunked.
         if produced > 0 {
             self.member_len += produced as u64;
-            if lent {
-                sink.appended(produced)?;
-            } else {
-                sink.data(&self.out[..produced])?;
-            }
+            hand_over(sink, lent, &self.out, produced)?;
         }
         let status = status.map_err(|_| {
             archive_error(

@@ -54,8 +54,8 @@ pub trait EntrySink {
 
 /// Inflates the next of `data`: straight into `lent`, a sink's buffer
 /// ([`EntrySink::buffer`]), or else into `out`, adding what it wrote to `crc`
-/// either way. Returns inflate's status and whether the bytes went into `lent`
-/// (else the caller hands over `out`'s first `total_out` bytes).
+/// either way. Returns inflate's status and whether the bytes went into `lent`, for
+/// [`hand_over`].
 pub(crate) fn inflate_next(
     inflate: &mut flate2::Decompress,
     data: &[u8],
@@ -84,6 +84,21 @@ pub(crate) fn inflate_next(
         crc.update(written);
     }
     (status, lent)
+}
+
+/// Hands the `produced` bytes [`inflate_next`] wrote to `sink`: already in the sink's
+/// buffer when they went into `lent`, else the first `produced` bytes of `out`.
+pub(crate) fn hand_over(
+    sink: &mut dyn EntrySink,
+    lent: bool,
+    out: &[u8],
+    produced: usize,
+) -> Result<()> {
+    if lent {
+        sink.appended(produced)
+    } else {
+        sink.data(&out[..produced])
+    }
 }
 
 /// The container format of an input, detected from its first bytes.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use flate2::{Decompress, Status};
 
 use super::{
-    archive_error, inflate_next, le16, le32, le64, CentralDirectory, EntrySink, Pending,
+    archive_error, hand_over, inflate_next, le16, le32, le64, CentralDirectory, EntrySink, Pending,
     INFLATE_CHUNK, MAX_HEADER_BYTES,
 };
 use crate::error::{ArchiveErrorKind, Error, Result};
@@ -353,11 +353,7 @@ impl ZipDecoder {
             entry.compressed += consumed as u64;
             entry.uncompressed += produced as u64;
             if produced > 0 && !entry.skip {
-                if lent {
-                    sink.appended(produced)?;
-                } else {
-                    sink.data(&self.out[..produced])?;
-                }
+                hand_over(sink, lent, &self.out, produced)?;
             }
         }
         Ok(())
