@@ -18,6 +18,16 @@
 # folder's (what bounds it where the server is not on its cores). Before
 # timing, every layout must give the zip's rows byte for byte. Needs a release build,
 # moto[server] and fake-gcs-server (scripts/test.sh installs both).
+#
+#   CPU_CAP=1.5 ./benches/folders.sh
+#
+# runs every brazex command of the timed rounds in a cgroup whose CPU quota is that many
+# cores, the servers outside it: brazex gets the same CPU for every layout, and what the
+# servers spend is not taken out of it, as when the store runs elsewhere (the real case).
+# brazex is given `--jobs` of the machine's cores, as it picks uncapped (under a quota
+# Rust's available_parallelism rounds the quota down). Without CPU_CAP the servers share
+# the machine's cores with brazex. Needs root and a writable cgroup cpu controller (v2
+# `cpu.max` or v1 `cpu.cfs_quota_us`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users=${USERS:-200000}
@@ -67,7 +77,33 @@ chmod +x "$gcs_bin" 2>/dev/null || true
 setsid "$gcs_bin" -scheme http -host 127.0.0.1 -port "$gport" -backend memory \
     -public-host "127.0.0.1:$gport" -external-url "http://127.0.0.1:$gport" >"$work/gcs.log" 2>&1 &
 gcs=$!
-trap 'kill -- "-$moto" "-$gcs" 2>/dev/null || true; rm -rf "$work"' EXIT
+cgroup=
+trap 'kill -- "-$moto" "-$gcs" 2>/dev/null || true; rm -rf "$work"; [ -z "$cgroup" ] || rmdir "$cgroup" 2>/dev/null || true' EXIT
+# The cgroup of CPU_CAP: cgroup v2 where its cpu controller can be used, else v1's.
+if [ -n "${CPU_CAP:-}" ]; then
+    quota=$(python3 -c "import sys; q = round(float(sys.argv[1]) * 100000); assert q >= 1000; print(q)" "$CPU_CAP") ||
+        { echo "CPU_CAP=$CPU_CAP: expected a number of cores, such as 1.5" >&2; exit 2; }
+    if grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; then
+        cgroup=/sys/fs/cgroup/brazex-bench-$$
+        mkdir "$cgroup" && echo "$quota 100000" >"$cgroup/cpu.max"
+    elif [ -w /sys/fs/cgroup/cpu ]; then
+        cgroup=/sys/fs/cgroup/cpu/brazex-bench-$$
+        mkdir "$cgroup" && echo 100000 >"$cgroup/cpu.cfs_period_us" && echo "$quota" >"$cgroup/cpu.cfs_quota_us"
+    else
+        echo "CPU_CAP needs a writable cgroup cpu controller (v2 cpu.max or v1 cpu.cfs_quota_us) and root" >&2
+        exit 2
+    fi
+fi
+jobs=()
+[ -z "$cgroup" ] || jobs=(--jobs "$(nproc)")
+# Runs a command, in the cgroup of CPU_CAP when there is one.
+capped() {
+    if [ -n "$cgroup" ]; then
+        sh -c 'echo $$ >"$0/cgroup.procs" && shift && exec "$@"' "$cgroup" -- "$@"
+    else
+        "$@"
+    fi
+}
 endpoint="http://127.0.0.1:$port"
 gendpoint="http://127.0.0.1:$gport"
 for p in "$port" "$gport"; do
@@ -100,14 +136,15 @@ for job in "where+select" "pass-through"; do
     for round in $(seq "$runs"); do
         for i in "${!inputs[@]}"; do
             t0=$EPOCHREALTIME
-            /usr/bin/time -f '%M %U %S' -o "$work/t" "$B" process "${flags[@]}" "${inputs[$i]}" --s3-endpoint "$endpoint" \
+            capped /usr/bin/time -f '%M %U %S' -o "$work/t" "$B" process "${jobs[@]}" "${flags[@]}" "${inputs[$i]}" --s3-endpoint "$endpoint" \
                 --gcs-endpoint "$gendpoint" >/dev/null 2>"$work/err"
             t1=$EPOCHREALTIME
             echo "$i $round $t0 $t1 $(cat "$work/t")" >>"$work/times-$job"
             mb=$(grep -o '[0-9.]* MB of NDJSON' "$work/err" | cut -d' ' -f1)
         done
     done
-    printf '\n%s: %s users, %s MB of NDJSON; %s cores; %s rounds, the layouts in turn\n\n' "$job" "$users" "$mb" "$(nproc)" "$runs"
+    cap=${CPU_CAP:+, brazex capped to $CPU_CAP cores with --jobs $(nproc) (the servers outside the cap)}
+    printf '\n%s: %s users, %s MB of NDJSON; %s cores%s; %s rounds, the layouts in turn\n\n' "$job" "$users" "$mb" "$(nproc)" "$cap" "$runs"
     python3 - "$work/times-$job" "$mb" "$job" "${layouts[@]}" <<'PY'
 import statistics as st, sys
 path, mb, job, layouts = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4:]
