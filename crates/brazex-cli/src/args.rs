@@ -150,7 +150,8 @@ pub struct PipelineArgs {
     #[arg(long)]
     pub no_prefilter: bool,
 
-    /// Threads to use (default: the number of cores): N workers parse and select,
+    /// Threads to use (default: the CPUs brazex may run on, or a container's CPU limit
+    /// rounded up when that is lower): N workers parse and select,
     /// and a zip file's entries inflate on N threads; 1 runs everything on one
     /// thread (Parquet output adds its encoder threads).
     #[arg(long, short = 'j', value_name = "N")]
@@ -229,7 +230,8 @@ pub struct SchemaArgs {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_custom_columns: u64,
 
-    /// Threads to use (default: the number of cores).
+    /// Threads to use (default: the CPUs brazex may run on, or a container's CPU limit
+    /// rounded up when that is lower).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
 

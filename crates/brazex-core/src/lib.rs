@@ -11,6 +11,7 @@ pub mod archive;
 pub mod cancel;
 pub mod civil;
 pub mod contract;
+pub mod cpus;
 mod decode;
 pub mod delimited;
 pub mod encode;

@@ -80,7 +80,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            jobs: crate::cpus::default_jobs(),
             max_line_bytes: 16 << 20,
             block_bytes: 512 << 10,
             read_bytes: 256 << 10,
