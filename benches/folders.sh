@@ -24,10 +24,10 @@
 # runs every brazex command of the timed rounds in a cgroup whose CPU quota is that many
 # cores, the servers outside it: brazex gets the same CPU for every layout, and what the
 # servers spend is not taken out of it, as when the store runs elsewhere (the real case).
-# brazex is given `--jobs` of the machine's cores, as it picks uncapped (under a quota
-# Rust's available_parallelism rounds the quota down). Without CPU_CAP the servers share
-# the machine's cores with brazex. Needs root and a writable cgroup cpu controller (v2
-# `cpu.max` or v1 `cpu.cfs_quota_us`).
+# brazex is given `--jobs` of the machine's cores, as it picks uncapped (builds before
+# brazex_core::cpus rounded a quota down: one worker under 1.5). Without CPU_CAP the
+# servers share the machine's cores with brazex. Needs root and a writable cgroup cpu
+# controller (v2 `cpu.max` or v1 `cpu.cfs_quota_us`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users=${USERS:-200000}
