@@ -4,8 +4,8 @@
 //!
 //! Rust's `available_parallelism` rounds a quota down: a Kubernetes pod limited to
 //! 1.5 CPUs got one worker, and the pipeline then kept one core busy of the 1.5 it
-//! may use (a folder of 40 zips under a 1.5-core quota: 0.93 s on one worker, 0.64 s
-//! on two; BENCHMARKS.md). The pipeline's threads do throughput work with no latency
+//! may use (pass-through of a folder of 40 zips under a 1.5-core quota: 1.07 s with
+//! `--jobs 1`, 0.83 s with two; BENCHMARKS.md). The pipeline's threads do throughput work with no latency
 //! to keep, so the quota's fraction is better spent on one more thread: the kernel
 //! holds the process to its quota either way. Never more threads than CPUs allowed.
 //!
