@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Many objects against one zip (issue 19, part 1): the same users as one zip file, as a
 # folder of single-entry zips (Braze's bucket layout: one archive per 5,000 users), as
-# a folder of .gz files, as an s3:// prefix on moto's S3 server and as a gs:// prefix on
-# fake-gcs-server, both over loopback (on the same cores as brazex: moto, in Python,
-# takes about three times the CPU of fake-gcs-server, in Go, to serve the objects).
+# a folder of .gz files, as an s3:// prefix on moto's S3 server, a gs:// prefix on
+# fake-gcs-server and an az:// prefix on Azurite, all over loopback (on the same cores as
+# brazex: moto, in Python, takes about three times the CPU of fake-gcs-server, in Go, to
+# serve the objects; Azurite, in Node, more than moto).
 #
 #   ./benches/folders.sh            (USERS=200000 RUNS=11; also run by just compare)
 #
@@ -17,7 +18,7 @@
 # targets with its verdict, and for the object stores brazex's own CPU against the
 # folder's (what bounds it where the server is not on its cores). Before
 # timing, every layout must give the zip's rows byte for byte. Needs a release build,
-# moto[server] and fake-gcs-server (scripts/test.sh installs both).
+# moto[server], fake-gcs-server and Azurite (scripts/test.sh installs the three).
 #
 #   CPU_CAP=1.5 ./benches/folders.sh
 #
@@ -78,7 +79,13 @@ setsid "$gcs_bin" -scheme http -host 127.0.0.1 -port "$gport" -backend memory \
     -public-host "127.0.0.1:$gport" -external-url "http://127.0.0.1:$gport" >"$work/gcs.log" 2>&1 &
 gcs=$!
 cgroup=
-trap 'kill -- "-$moto" "-$gcs" 2>/dev/null || true; rm -rf "$work"; [ -z "$cgroup" ] || rmdir "$cgroup" 2>/dev/null || true' EXIT
+aport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+azurite=target/test-tools/azurite/node_modules/.bin/azurite-blob
+[ -x "$azurite" ] || { echo "no Azurite at $azurite: run ./scripts/test.sh once (it installs it)" >&2; exit 2; }
+setsid "$azurite" --inMemoryPersistence --skipApiVersionCheck --disableTelemetry \
+    --blobHost 127.0.0.1 --blobPort "$aport" >"$work/azurite.log" 2>&1 &
+az=$!
+trap 'kill -- "-$moto" "-$gcs" "-$az" 2>/dev/null || true; rm -rf "$work"; [ -z "$cgroup" ] || rmdir "$cgroup" 2>/dev/null || true' EXIT
 # The cgroup of CPU_CAP: cgroup v2 where its cpu controller can be used, else v1's.
 if [ -n "${CPU_CAP:-}" ]; then
     quota=$(python3 -c "import sys; q = round(float(sys.argv[1]) * 100000); assert q >= 1000; print(q)" "$CPU_CAP") ||
@@ -106,10 +113,11 @@ capped() {
 }
 endpoint="http://127.0.0.1:$port"
 gendpoint="http://127.0.0.1:$gport"
-for p in "$port" "$gport"; do
+aendpoint="http://127.0.0.1:$aport"
+for p in "$port" "$gport" "$aport"; do
     for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $p), 0.2)" 2>/dev/null && break; sleep 0.2; done
 done
-for cloud in "s3 $endpoint" "gs $gendpoint"; do
+for cloud in "s3 $endpoint" "gs $gendpoint" "az $aendpoint"; do
     # shellcheck disable=SC2086
     python3 crates/brazex-cli/tests/stores/storectl.py $cloud mkbucket bench
     for f in "$data"/zips/*.zip; do
@@ -118,9 +126,14 @@ for cloud in "s3 $endpoint" "gs $gendpoint"; do
     done
 done
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
+# Azurite's well-known development account.
+export AZURE_STORAGE_ACCOUNT_NAME=devstoreaccount1
+export AZURE_STORAGE_ACCOUNT_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+endpoints=(--s3-endpoint "$endpoint" --gcs-endpoint "$gendpoint" --azure-endpoint "$aendpoint")
 
-layouts=("one zip file" "folder of $objects single-entry zips" "folder of $objects .gz" "s3:// prefix of $objects zips (moto)" "gs:// prefix of $objects zips (fake-gcs)" "generator's own zip (reference)")
-inputs=("$data/one.zip" "$data/zips" "$data/gz" "s3://bench/export/" "gs://bench/export/" "$data/export.zip")
+layouts=("one zip file" "folder of $objects single-entry zips" "folder of $objects .gz" "s3:// prefix of $objects zips (moto)" "gs:// prefix of $objects zips (fake-gcs)" "az:// prefix of $objects zips (Azurite)" "generator's own zip (reference)")
+inputs=("$data/one.zip" "$data/zips" "$data/gz" "s3://bench/export/" "gs://bench/export/" "az://bench/export/" "$data/export.zip")
+stores=(3 4 5)  # the object-store layouts
 for job in "where+select" "pass-through"; do
     case $job in
         where+select) flags=(--where "$where" --select "$select");;
@@ -128,16 +141,16 @@ for job in "where+select" "pass-through"; do
     esac
     # The same rows from every layout.
     want=$("$B" process -q "${flags[@]}" "${inputs[0]}" | sha256sum)
-    for i in 1 2 3 4 5; do
-        got=$("$B" process -q "${flags[@]}" "${inputs[$i]}" --s3-endpoint "$endpoint" --gcs-endpoint "$gendpoint" | sha256sum)
+    for i in $(seq $((${#inputs[@]} - 1))); do
+        got=$("$B" process -q "${flags[@]}" "${inputs[$i]}" "${endpoints[@]}" | sha256sum)
         [ "$got" = "$want" ] || { echo "ROWS DIFFER: ${layouts[$i]}" >&2; exit 1; }
     done
     mb=0
     for round in $(seq "$runs"); do
         for i in "${!inputs[@]}"; do
             t0=$EPOCHREALTIME
-            capped /usr/bin/time -f '%M %U %S' -o "$work/t" "$B" process "${jobs[@]}" "${flags[@]}" "${inputs[$i]}" --s3-endpoint "$endpoint" \
-                --gcs-endpoint "$gendpoint" >/dev/null 2>"$work/err"
+            capped /usr/bin/time -f '%M %U %S' -o "$work/t" "$B" process "${jobs[@]}" "${flags[@]}" "${inputs[$i]}" \
+                "${endpoints[@]}" >/dev/null 2>"$work/err"
             t1=$EPOCHREALTIME
             echo "$i $round $t0 $t1 $(cat "$work/t")" >>"$work/times-$job"
             mb=$(grep -o '[0-9.]* MB of NDJSON' "$work/err" | cut -d' ' -f1)
@@ -145,9 +158,10 @@ for job in "where+select" "pass-through"; do
     done
     cap=${CPU_CAP:+, brazex capped to $CPU_CAP cores with --jobs $(nproc) (the servers outside the cap)}
     printf '\n%s: %s users, %s MB of NDJSON; %s cores%s; %s rounds, the layouts in turn\n\n' "$job" "$users" "$mb" "$(nproc)" "$cap" "$runs"
-    python3 - "$work/times-$job" "$mb" "$job" "${layouts[@]}" <<'PY'
+    python3 - "$work/times-$job" "$mb" "$job" "${stores[*]}" "${layouts[@]}" <<'PY'
 import statistics as st, sys
-path, mb, job, layouts = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4:]
+path, mb, job, layouts = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[5:]
+stores = [int(i) for i in sys.argv[4].split()]
 wall, rss, cpu = {}, {}, {}
 for line in open(path):
     i, r, t0, t1, kb, user, system = line.split()
@@ -162,19 +176,19 @@ print(f"|{'-' * 36}|-------:|-----:|-------------:|---------:|---------------:|-
 for i, name in enumerate(layouts):
     w = st.median(wall[i, r] for r in rounds)
     c = st.median(cpu[i, r] for r in rounds)
-    vs_folder = f"{paired(i, 1):.3f}" if i in (3, 4) else ""
-    cpu_vs_folder = f"{paired(i, 1, cpu):.3f}" if i in (3, 4) else ""
+    vs_folder = f"{paired(i, 1):.3f}" if i in stores else ""
+    cpu_vs_folder = f"{paired(i, 1, cpu):.3f}" if i in stores else ""
     print(f"| {name:34} | {w:6.3f} | {mb / w:4.0f} | {c:12.2f} | {rss[i] / 1024:4.1f} MiB | {paired(i, 0):14.3f} | {vs_folder:>25} | {cpu_vs_folder:>36} |")
 verdict = lambda ok: "met" if ok else "MISSED"
 print()
 for i in (1, 2):
     print(f"target: {layouts[i]} >= 0.95x the zip: {paired(i, 0):.3f} {verdict(paired(i, 0) >= 0.95)}")
-for i in (3, 4):
+for i in stores:
     print(f"target: {layouts[i]} >= 0.85x the folder: {paired(i, 1):.3f} {verdict(paired(i, 1) >= 0.85)}")
 # Not a target: the servers run on the same cores here, and their CPU is not brazex's.
 # Where the store is elsewhere (the real case) and brazex's CPU is the bound, this is
 # the throughput it can reach against the local folder.
-for i in (3, 4):
+for i in stores:
     print(f"info: brazex's own CPU per byte, {layouts[i]} against the folder: {paired(i, 1, cpu):.3f}x the folder's throughput")
 if job == "pass-through":
     worst = max(rss.values()) / 1024
