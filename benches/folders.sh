@@ -4,7 +4,7 @@
 # a folder of .gz files, as an s3:// prefix on moto's S3 server, a gs:// prefix on
 # fake-gcs-server and an az:// prefix on Azurite, all over loopback (on the same cores as
 # brazex: moto, in Python, takes about three times the CPU of fake-gcs-server, in Go, to
-# serve the objects; Azurite, in Node, more than moto).
+# serve the objects; Azurite runs on Node).
 #
 #   ./benches/folders.sh            (USERS=200000 RUNS=11; also run by just compare)
 #
