@@ -300,7 +300,7 @@ pub struct StoreArgs {
     /// Resume a download (the export archive, or an object read from a bucket) when
     /// the server sends no byte for this long; time spent waiting for the pipeline to
     /// read does not count.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_positive_duration)]
     pub stall_timeout: std::time::Duration,
 }
 
@@ -398,7 +398,7 @@ pub struct ExportArgs {
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// First interval between polls of the export URL, in seconds; it doubles up to 60.
-    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_duration)]
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_positive_duration)]
     pub poll_interval: std::time::Duration,
 
     /// Give up waiting after this long (e.g. 2h, 90m, 600s).
@@ -439,7 +439,7 @@ pub struct RunArgs {
     pub bucket: Option<String>,
     /// With --bucket and no callback: the export is complete once its listing has
     /// not changed for this long after the first object appeared.
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_positive_duration)]
     pub settle: std::time::Duration,
 }
 
@@ -565,6 +565,18 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from_secs_f64(seconds).map_err(|_| format!("'{text}' is out of range"))
 }
 
+/// A duration that must be more than zero: an interval that doubles from zero stays at
+/// zero (`--poll-interval 0` asked the export URL about 500 times a second), a
+/// zero `--stall-timeout` fails every read, and a zero `--settle` would take the
+/// first listing with an object for the whole export.
+pub fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() {
+        return Err("must be more than 0 (e.g. 5s)".into());
+    }
+    Ok(duration)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,6 +590,14 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("5 years").is_err());
         assert!(parse_duration("-1").is_err());
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(
+            parse_positive_duration("250ms"),
+            Ok(Duration::from_millis(250))
+        );
+        for zero in ["0", "0s", "0.0m", "0ms"] {
+            assert!(parse_positive_duration(zero).is_err(), "{zero}");
+        }
     }
 
     #[test]

@@ -370,6 +370,63 @@ fn usage_errors_exit_2_with_a_caret() {
 }
 
 #[test]
+fn zero_intervals_and_timeouts_are_usage_errors_naming_the_flag() {
+    // A poll interval of zero never grew (it doubles): the URL was asked ~500 times a
+    // second. `--wait-timeout 1s` keeps a build that accepted the zero from waiting 2h.
+    let download = [
+        "download",
+        "http://127.0.0.1:9/x.zip",
+        "--wait-timeout",
+        "1s",
+    ];
+    let cases: [(Vec<&str>, &str); 4] = [
+        (
+            [&download[..], &["--poll-interval", "0"]].concat(),
+            "--poll-interval",
+        ),
+        (
+            [&download[..], &["--stall-timeout", "0s"]].concat(),
+            "--stall-timeout",
+        ),
+        (
+            vec!["process", "s3://b/p/", "--stall-timeout", "0ms"],
+            "--stall-timeout",
+        ),
+        (
+            vec![
+                "run",
+                "--segment-id",
+                "s",
+                "--bucket",
+                "s3://b",
+                "--settle",
+                "0m",
+            ],
+            "--settle",
+        ),
+    ];
+    for (args, flag) in cases {
+        let run = brazex(&args).run();
+        run.assert_exit(2);
+        run.assert_stderr_contains("invalid value '0");
+        run.assert_stderr_contains(flag);
+        run.assert_stderr_contains("must be more than 0");
+    }
+    // A wait timeout of zero is a check that does not wait: accepted, and it gives up
+    // at once (exit 5) when the export is not there.
+    let run = brazex(&[
+        "download",
+        "http://127.0.0.1:9/x.zip",
+        "--wait-timeout",
+        "0s",
+        "-q",
+    ])
+    .run();
+    run.assert_exit(5);
+    run.assert_stderr_contains("--wait-timeout");
+}
+
+#[test]
 fn blank_lines_and_carriage_returns() {
     let run = brazex(&["process", "-q"])
         .stdin(b"\n{\"a\":1}\r\n\r\n  \n{\"b\":2}".to_vec())
