@@ -491,7 +491,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 10_000)]
     pub users: u64,
     /// Users per zip entry (Braze writes about 5,000).
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub users_per_entry: u64,
     /// Seed: the same seed gives the same bytes.
     #[arg(long, default_value_t = 42)]

@@ -370,7 +370,7 @@ fn usage_errors_exit_2_with_a_caret() {
 }
 
 #[test]
-fn zero_intervals_and_timeouts_are_usage_errors_naming_the_flag() {
+fn zero_intervals_timeouts_and_entry_sizes_are_usage_errors_naming_the_flag() {
     // A poll interval of zero never grew (it doubles): the URL was asked ~500 times a
     // second. `--wait-timeout 1s` keeps a build that accepted the zero from waiting 2h.
     let download = [
@@ -424,6 +424,23 @@ fn zero_intervals_and_timeouts_are_usage_errors_naming_the_flag() {
     .run();
     run.assert_exit(5);
     run.assert_stderr_contains("--wait-timeout");
+    // Zero users an entry was written as one an entry.
+    let out = tempfile::tempdir().expect("tempdir");
+    let zip = out.path().join("x.zip");
+    let zip = zip.to_str().expect("utf-8 path");
+    let run = brazex(&[
+        "generate",
+        "--users",
+        "10",
+        "--users-per-entry",
+        "0",
+        "-o",
+        zip,
+    ])
+    .run();
+    run.assert_exit(2);
+    run.assert_stderr_contains("--users-per-entry");
+    assert!(!std::path::Path::new(zip).exists());
 }
 
 #[test]
