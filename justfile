@@ -23,15 +23,15 @@ e2e:
     ./benches/e2e.sh
 
 # brazex next to jq, jaq, DuckDB and the inflate floors on a ≥1 GB export, then the bucket
-# layouts: as they share this machine's cores with the S3 and GCS servers, and with brazex
-# capped to 1.5 cores and the servers outside the cap (needs root and a cgroup cpu
+# layouts: sharing this machine's cores with the S3, GCS and Azure servers, and with
+# brazex capped to 1.5 cores and the servers outside the cap (needs root and a cgroup cpu
 # controller; BENCHMARKS.md).
 compare:
     ./benches/compare.sh
     ./benches/folders.sh
     CPU_CAP=1.5 ./benches/folders.sh
 
-# A bucket export's layout (folders of .zip or .gz, an s3:// prefix) against one zip (BENCHMARKS.md).
+# A bucket export's layout (folders of .zip or .gz, s3://, gs:// and az:// prefixes) against one zip (BENCHMARKS.md).
 folders:
     cargo build --release -p brazex-cli
     ./benches/folders.sh

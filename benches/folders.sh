@@ -106,7 +106,7 @@ jobs=()
 # Runs a command, in the cgroup of CPU_CAP when there is one.
 capped() {
     if [ -n "$cgroup" ]; then
-        sh -c 'echo $$ >"$0/cgroup.procs" && shift && exec "$@"' "$cgroup" -- "$@"
+        sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' capped "$cgroup" "$@"
     else
         "$@"
     fi

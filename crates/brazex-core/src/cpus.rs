@@ -65,51 +65,39 @@ fn allowed_cpus(status: &str) -> Option<usize> {
 /// The smallest CPU quota, in cores, over the cgroups that `/proc/self/cgroup` puts
 /// the process in, under `root` (the cgroup mount); `None` when there is none.
 fn quota_cores(root: &Path, proc_cgroup: &str) -> Option<f64> {
-    let mut smallest: Option<f64> = None;
-    for line in proc_cgroup.lines() {
-        // "ID:CONTROLLERS:PATH": v2's line is "0::PATH"; v1's has "cpu" among its controllers.
-        let mut fields = line.splitn(3, ':');
-        let (Some(id), Some(controllers), Some(path)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        let quota = if id == "0" && controllers.is_empty() {
-            lowest_on_the_way(root, path, v2_quota)
-        } else if controllers.split(',').any(|c| c == "cpu") {
-            // v1 mounts the controller on its own folder, or with cpuacct beside it.
-            ["cpu", "cpu,cpuacct", "cpuacct,cpu"]
-                .iter()
-                .map(|folder| root.join(folder))
-                .find(|mount| mount.is_dir())
-                .and_then(|mount| lowest_on_the_way(&mount, path, v1_quota))
-        } else {
-            None
-        };
-        if let Some(quota) = quota {
-            smallest = Some(smallest.map_or(quota, |s| s.min(quota)));
-        }
-    }
-    smallest
+    proc_cgroup
+        .lines()
+        .filter_map(|line| {
+            // "ID:CONTROLLERS:PATH": v2's line is "0::PATH"; v1's has "cpu" among its
+            // controllers.
+            let mut fields = line.splitn(3, ':');
+            let (id, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+            if id == "0" && controllers.is_empty() {
+                lowest_on_the_way(root, path, v2_quota)
+            } else if controllers.split(',').any(|c| c == "cpu") {
+                // v1 mounts the controller on its own folder, or with cpuacct beside it.
+                let mount = ["cpu", "cpu,cpuacct", "cpuacct,cpu"]
+                    .iter()
+                    .map(|folder| root.join(folder))
+                    .find(|mount| mount.is_dir())?;
+                lowest_on_the_way(&mount, path, v1_quota)
+            } else {
+                None
+            }
+        })
+        .reduce(f64::min)
 }
 
 /// The smallest of `read`'s quotas from the cgroup at `mount` + `path` up to `mount`.
 /// In a container the mount's root is often the container's own cgroup while `path`
 /// still names it from the host's root: then only the mount's root is read.
 fn lowest_on_the_way(mount: &Path, path: &str, read: fn(&Path) -> Option<f64>) -> Option<f64> {
-    let mut dir = mount.join(path.trim_start_matches('/'));
-    if !dir.is_dir() {
-        dir = mount.to_path_buf();
-    }
-    let mut smallest: Option<f64> = None;
-    loop {
-        if let Some(quota) = read(&dir) {
-            smallest = Some(smallest.map_or(quota, |s| s.min(quota)));
-        }
-        if dir == mount || !dir.pop() || !dir.starts_with(mount) {
-            return smallest;
-        }
-    }
+    let dir = mount.join(path.trim_start_matches('/'));
+    let dir = if dir.is_dir() { dir.as_path() } else { mount };
+    dir.ancestors()
+        .take_while(|dir| dir.starts_with(mount))
+        .filter_map(read)
+        .reduce(f64::min)
 }
 
 /// cgroup v2: `cpu.max` is "QUOTA PERIOD" in microseconds, or "max PERIOD".
