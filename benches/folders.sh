@@ -68,7 +68,21 @@ PY
 fi
 objects=$(ls "$data/zips" | wc -l)
 
+azurite=target/test-tools/azurite/node_modules/.bin/azurite-blob
+[ -x "$azurite" ] || { echo "no Azurite at $azurite: run ./scripts/test.sh once (it installs it)" >&2; exit 2; }
 work=$(mktemp -d)
+moto='' gcs='' az='' cgroup='' watcher=''
+# Stops the servers, removes the work folder and the cgroup of CPU_CAP (once brazex has
+# left it), at exit and, through the watcher below, after a kill -9 of this script.
+cleanup() {
+    [ -z "$watcher" ] || kill "$watcher" 2>/dev/null || true
+    for server in $moto $gcs $az; do kill -- "-$server" 2>/dev/null || true; done
+    rm -rf "$work"
+    if [ -n "$cgroup" ]; then
+        for _ in $(seq 30); do rmdir "$cgroup" 2>/dev/null && break; sleep 1; done
+    fi
+}
+trap cleanup EXIT
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 setsid moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 moto=$!
@@ -78,14 +92,10 @@ chmod +x "$gcs_bin" 2>/dev/null || true
 setsid "$gcs_bin" -scheme http -host 127.0.0.1 -port "$gport" -backend memory \
     -public-host "127.0.0.1:$gport" -external-url "http://127.0.0.1:$gport" >"$work/gcs.log" 2>&1 &
 gcs=$!
-cgroup=
 aport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-azurite=target/test-tools/azurite/node_modules/.bin/azurite-blob
-[ -x "$azurite" ] || { echo "no Azurite at $azurite: run ./scripts/test.sh once (it installs it)" >&2; exit 2; }
 setsid "$azurite" --inMemoryPersistence --skipApiVersionCheck --disableTelemetry \
     --blobHost 127.0.0.1 --blobPort "$aport" >"$work/azurite.log" 2>&1 &
 az=$!
-trap 'kill -- "-$moto" "-$gcs" "-$az" 2>/dev/null || true; rm -rf "$work"; [ -z "$cgroup" ] || rmdir "$cgroup" 2>/dev/null || true' EXIT
 # The cgroup of CPU_CAP: cgroup v2 where its cpu controller can be used, else v1's.
 if [ -n "${CPU_CAP:-}" ]; then
     quota=$(python3 -c "import sys; q = round(float(sys.argv[1]) * 100000); assert q >= 1000; print(q)" "$CPU_CAP") ||
@@ -101,6 +111,11 @@ if [ -n "${CPU_CAP:-}" ]; then
         exit 2
     fi
 fi
+# A kill -9 runs no trap: a watcher in a session of its own cleans up once this script
+# is gone (the servers run in sessions of their own too, so they outlive it).
+setsid bash -c "$(declare -p moto gcs az work cgroup watcher); $(declare -f cleanup)
+    while kill -0 $$ 2>/dev/null; do sleep 1; done; cleanup" </dev/null >/dev/null 2>&1 &
+watcher=$!
 jobs=()
 [ -z "$cgroup" ] || jobs=(--jobs "$(nproc)")
 # Runs a command, in the cgroup of CPU_CAP when there is one.
